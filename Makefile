@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE := node_modules/.bin/node
+PYTEST_ARGS ?=
+
+.PHONY: demo test fuzz bench compile hardhat-compile toolchain clean setup
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+toolchain: setup
+	$(VENV)/bin/rwa toolchain
+
+compile: setup
+	$(VENV)/bin/rwa compile
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -k "property or stateful or fuzz" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/compile.py
+
+hardhat-compile: setup
+	CI=true HARDHAT_DISABLE_TELEMETRY=true $(NODE) node_modules/hardhat/dist/src/cli.js build --quiet --no-tests
+
+clean:
+	rm -rf artifacts cache hh-artifacts hh-cache .rwa
