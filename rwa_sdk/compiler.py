@@ -38,10 +38,12 @@ class Diagnostic:
     file: str | None
     line: int | None
     column: int | None
+    source_line: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}: " if self.file else ""
-        return f"{where}{self.kind}: {self.message}"
+        code = f"\n    {self.source_line.strip()}" if self.source_line.strip() else ""
+        return f"{where}{self.kind}: {self.message}{code}"
 
 
 class CompilationError(Exception):
@@ -124,12 +126,20 @@ def _diagnostic(raw: dict, sources: dict[str, str]) -> Diagnostic:
     location = raw.get("sourceLocation") or {}
     file = location.get("file")
     line = column = None
+    source_line = ""
     if file in sources and location.get("start", -1) >= 0:
         before = sources[file].encode()[: location["start"]].decode(errors="replace")
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
+        source_line = sources[file].splitlines()[line - 1]
     return Diagnostic(
-        raw.get("severity", "error"), raw.get("type", "Error"), raw.get("message", ""), file, line, column
+        raw.get("severity", "error"),
+        raw.get("type", "Error"),
+        raw.get("message", ""),
+        file,
+        line,
+        column,
+        source_line,
     )
 
 

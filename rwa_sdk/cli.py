@@ -1,0 +1,130 @@
+"""The ``rwa`` command: the toolkit from a shell.
+
+Every subcommand takes ``--network`` (``anvil`` starts a private node for the command's lifetime)
+and ``--json`` for machine-readable output where it prints results.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import toolchain
+from .compiler import CompilationError, compile_project
+from .errors import ContractError
+
+console = Console(stderr=True)
+
+
+def _emit(data: Any, as_json: bool, title: str = "") -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    table = Table(title=title or None, show_header=False)
+    for key, value in (data.items() if isinstance(data, dict) else enumerate(data)):
+        table.add_row(str(key), str(value))
+    Console().print(table)
+
+
+@click.group()
+@click.version_option(package_name="rwa-sdk")
+def main() -> None:
+    """rwa-sdk: tokenize new-energy assets as ERC-3643 security tokens."""
+
+
+@main.command("toolchain")
+@click.option("--register", is_flag=True, help="Also make the compiler visible to py-solc-x/Brownie (~/.solcx).")
+@click.option("--json", "as_json", is_flag=True)
+def toolchain_cmd(register: bool, as_json: bool) -> None:
+    """Show which solc, node and anvil are used, and where they are."""
+    report = toolchain.describe()
+    if register:
+        report["registered"] = str(toolchain.register_with_solcx(toolchain.find_solc()))
+    _emit(report, as_json, "toolchain")
+    if any(str(v).startswith("missing") for v in report.values()):
+        sys.exit(1)
+
+
+@main.command("compile")
+@click.option("--force", is_flag=True, help="Compile even if nothing changed.")
+@click.option("--json", "as_json", is_flag=True)
+def compile_cmd(force: bool, as_json: bool) -> None:
+    """Compile contracts/ into Hardhat-format artifacts/ (cached by content hash)."""
+    try:
+        with console.status("resolving sources") as status:
+            result = compile_project(force=force, on_progress=status.update)
+    except CompilationError as error:
+        for diagnostic in error.diagnostics:
+            console.print(f"[red]{diagnostic}[/red]", highlight=False)
+        sys.exit(1)
+    for warning in result.warnings:
+        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+    summary = {
+        "artifacts": len(result.artifacts),
+        "cached": result.cached,
+        "seconds": round(result.seconds, 3),
+    }
+    _emit(summary, as_json, "compile")
+
+
+@main.command("node")
+@click.option("--port", type=int, default=8545, show_default=True)
+@click.option("--block-time", type=float, default=None, help="Seconds between blocks (default: mine on demand).")
+def node_cmd(port: int, block_time: float | None) -> None:
+    """Start a local Anvil and keep it running until Ctrl-C."""
+    from .anvil import AnvilNode
+
+    node = AnvilNode(port, block_time=block_time).start()
+    console.print(f"anvil listening on {node.url} (chain id {node.chain_id}); Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while node.process and node.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.stop()
+
+
+@main.command("deploy")
+@click.argument("artifact")
+@click.argument("args", nargs=-1)
+@click.option("--network", default="anvil", show_default=True, help="anvil, hardhat, localhost or an RPC URL.")
+@click.option("--name", default=None, help="Record name in deployments/<chainId>.json.")
+@click.option("--force", is_flag=True, help="Deploy even if an identical deployment exists.")
+@click.option("--keystore", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def deploy_cmd(artifact: str, args: tuple[str, ...], network: str, name: str | None, force: bool,
+               keystore: str | None, as_json: bool) -> None:
+    """Deploy ARTIFACT with constructor ARGS (JSON values, e.g. '"USD Coin"' 6 '["0x.."]')."""
+    from .chain import connect
+    from .deploy import deploy
+
+    compile_project()
+    values = [_parse_arg(a) for a in args]
+    with connect(network, keystore=keystore) as chain:
+        try:
+            result = deploy(chain, artifact, *values, name=name, force=force)
+        except ContractError as error:
+            console.print(f"[red]reverted: {error}[/red]", highlight=False)
+            sys.exit(1)
+        record = dict(result.record.__dict__, skipped=result.skipped, chain_id=chain.chain_id)
+        _emit(record, as_json, "deployment")
+
+
+def _parse_arg(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
