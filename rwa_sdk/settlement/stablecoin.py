@@ -271,10 +271,11 @@ def deploy_stablecoin(
     sender: Any = None,
     deployments: Deployments | None = None,
     record_name: str = "Stablecoin",
+    force: bool = False,
 ) -> Stablecoin:
     """Deploy (or find, if identical) a stablecoin; every role defaults to the deployer."""
     deployer = chain.account(sender).address
     roles = [r or deployer for r in (owner, master_minter, pauser, blacklister, rescuer)]
     result = deploy(chain, "Stablecoin", name, symbol, *roles, name=record_name, sender=sender,
-                    deployments=deployments)
+                    deployments=deployments, force=force)
     return Stablecoin(chain, result.contract.address)
