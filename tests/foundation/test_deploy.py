@@ -71,3 +71,21 @@ def test_record_whose_code_is_gone_redeploys(chain, project):
 def test_unknown_deployment_name_is_a_clear_error(chain, project):
     with pytest.raises(LookupError, match="Nothing"):
         deployed(chain, "Nothing")
+
+
+def test_cli_deploy_records_and_skips_on_rerun(chain, project, monkeypatch):
+    from click.testing import CliRunner
+
+    from rwa_sdk import cli
+    from rwa_sdk.anvil import DEV_PRIVATE_KEYS
+
+    monkeypatch.setenv("RWA_PRIVATE_KEY", DEV_PRIVATE_KEYS[0])
+    url = chain.node.url
+    first = CliRunner().invoke(cli.main, ["deploy", "Probe", "777", "--network", url, "--json"])
+    assert first.exit_code == 0, first.output
+    record = json.loads(first.stdout)
+    assert record["skipped"] is False and record["chain_id"] == chain.chain_id
+    contract = chain.contract("Probe", record["address"])
+    assert contract.functions.totalSupply().call() == 777
+    again = CliRunner().invoke(cli.main, ["deploy", "Probe", "777", "--network", url, "--json"])
+    assert json.loads(again.stdout)["skipped"] is True
