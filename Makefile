@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 NODE := node_modules/.bin/node
 PYTEST_ARGS ?=
 
-.PHONY: demo test fuzz bench compile hardhat-compile toolchain clean setup
+.PHONY: demo test test-brownie fuzz bench compile hardhat-compile toolchain clean setup
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -42,3 +42,14 @@ hardhat-compile: setup
 
 clean:
 	rm -rf artifacts cache hh-artifacts hh-cache .rwa
+
+# The same suite in a second environment with the brownie extra (web3 7.16, eth-account 0.13.7).
+BROWNIE_VENV := .venv-brownie
+$(BROWNIE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet -e ".[dev,brownie]"
+	touch $@
+
+test-brownie: $(BROWNIE_VENV)/.installed node_modules/.installed
+	PATH=$(CURDIR)/$(BROWNIE_VENV)/bin:$$PATH $(BROWNIE_VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
