@@ -88,7 +88,7 @@ def classify_days(daily: pd.DataFrame, typical: TypicalYear, commissioned: dt.da
     dates = pd.DatetimeIndex(pd.to_datetime(daily.index))
     expected = typical.expected_daily_wh(dates, commissioned).to_numpy()
     years = np.clip((dates - pd.Timestamp(commissioned)).days.to_numpy() / DAYS_PER_YEAR, 0, None)
-    upper = typical.upper_bound_wh(dates).to_numpy() * np.asarray(typical.weekday_factor)[dates.dayofweek] \
+    upper = typical.upper_bound_wh(dates).to_numpy() * np.asarray(typical.weekday_factor)[dates.day_of_week] \
         * (1 + max(typical.trend_per_year, 0.0)) ** years
     measured = daily["measured_wh"].to_numpy()
     status = np.where(daily["coverage"].to_numpy() < COMPLETE_COVERAGE, "missing",

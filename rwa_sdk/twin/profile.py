@@ -52,14 +52,14 @@ class TypicalYear:
         # Map 29 February onto 28 February so leap years reuse the 365-day profile.
         month, day = dates.month.to_numpy(), dates.day.to_numpy()
         day = np.where((month == 2) & (day == 29), 28, day)
-        return pd.to_datetime({"year": 2019, "month": month, "day": day}).dt.dayofyear.to_numpy()
+        return pd.to_datetime({"year": 2019, "month": month, "day": day}).dt.day_of_year.to_numpy()
 
     def expected_daily_wh(self, dates: pd.DatetimeIndex, commissioned: dt.date, trend_per_year: float | None = None) -> pd.Series:
         """Expected energy on each date including weekday shape and trend since commissioning."""
         trend = self.trend_per_year if trend_per_year is None else trend_per_year
         dates = pd.DatetimeIndex(dates)
         base = self.daily_wh.to_numpy()[self._doy(dates) - 1]
-        weekday = np.asarray(self.weekday_factor)[dates.dayofweek.to_numpy()]
+        weekday = np.asarray(self.weekday_factor)[dates.day_of_week.to_numpy()]
         years = (dates.tz_localize(None) - pd.Timestamp(commissioned)).days.to_numpy() / DAYS_PER_YEAR
         growth = (1 + trend) ** np.clip(years, 0, None)
         return pd.Series(base * weekday * growth, index=dates, name="expected_wh")

@@ -12,6 +12,12 @@ import pytest  # noqa: E402
 from rwa_sdk.twin import Finance, Location, PvParams, SiteSpec, Tariff, load_weather, typical_year  # noqa: E402
 
 
+def pytest_configure(config):
+    # pvlib 0.16 still calls pandas accessors that pandas 3 deprecates; not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore:.*is deprecated:DeprecationWarning:pvlib")
+    config.addinivalue_line("filterwarnings", "ignore:.*is deprecated::pvlib")
+
+
 @pytest.fixture(scope="session")
 def greensboro():
     """The TMY3 file shipped with pvlib (Greensboro, NC) and its location."""
