@@ -172,7 +172,7 @@ def calibrate(spec: SiteSpec, typical: TypicalYear, readings: pd.DataFrame, min_
 
     pr = None
     if typical.reference_daily_wh is not None:
-        ref = typical.reference_daily_wh.to_numpy()[typical._doy(pd.DatetimeIndex(pd.to_datetime(up.index))) - 1]
+        ref = typical.reference_daily_wh.to_numpy()[typical.day_of_year(pd.DatetimeIndex(pd.to_datetime(up.index))) - 1]
         pr = float(up["measured_wh"].sum() / ref.sum())
     return Calibration(
         performance_factor=factor,

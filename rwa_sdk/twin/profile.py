@@ -48,8 +48,8 @@ class TypicalYear:
             return 0.0
         return float(self.daily_cv.loc[month] * np.sqrt(self.kappa / days))
 
-    def _doy(self, dates: pd.DatetimeIndex) -> np.ndarray:
-        # Map 29 February onto 28 February so leap years reuse the 365-day profile.
+    def day_of_year(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """Index 1..365 into the profile; 29 February maps onto 28 February so leap years reuse it."""
         month, day = dates.month.to_numpy(), dates.day.to_numpy()
         day = np.where((month == 2) & (day == 29), 28, day)
         return pd.to_datetime({"year": 2019, "month": month, "day": day}).dt.day_of_year.to_numpy()
@@ -58,7 +58,7 @@ class TypicalYear:
         """Expected energy on each date including weekday shape and trend since commissioning."""
         trend = self.trend_per_year if trend_per_year is None else trend_per_year
         dates = pd.DatetimeIndex(dates)
-        base = self.daily_wh.to_numpy()[self._doy(dates) - 1]
+        base = self.daily_wh.to_numpy()[self.day_of_year(dates) - 1]
         weekday = np.asarray(self.weekday_factor)[dates.day_of_week.to_numpy()]
         years = (dates.tz_localize(None) - pd.Timestamp(commissioned)).days.to_numpy() / DAYS_PER_YEAR
         growth = (1 + trend) ** np.clip(years, 0, None)
@@ -66,7 +66,7 @@ class TypicalYear:
 
     def upper_bound_wh(self, dates: pd.DatetimeIndex) -> pd.Series:
         dates = pd.DatetimeIndex(dates)
-        return pd.Series(self.upper_daily_wh.to_numpy()[self._doy(dates) - 1], index=dates, name="upper_wh")
+        return pd.Series(self.upper_daily_wh.to_numpy()[self.day_of_year(dates) - 1], index=dates, name="upper_wh")
 
 
 def _days_in_month(month: int) -> int:

@@ -16,22 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from rich.console import Console, Group
+from rich.table import Table
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from rich.console import Console, Group  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from .calibration import Calibration, CalibrationError, calibrate  # noqa: E402
-from .finance import Valuation, cashflows, valuation  # noqa: E402
-from .forecast import Forecast, forecast_energy, next_month  # noqa: E402
-from .profile import TypicalYear  # noqa: E402
-from .readings import ReadingsError, read_readings_csv  # noqa: E402
-from .sensitivity import tornado  # noqa: E402
-from .site import typical_year  # noqa: E402
-from .spec import SiteSpec, SpecError, load_spec  # noqa: E402
+from .calibration import Calibration, CalibrationError, calibrate
+from .finance import Valuation, cashflows, valuation
+from .forecast import Forecast, forecast_energy, next_month
+from .profile import TypicalYear
+from .readings import ReadingsError, read_readings_csv
+from .sensitivity import tornado
+from .site import typical_year
+from .spec import SiteSpec, SpecError, load_spec
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +92,8 @@ def chart_history(calibration: Calibration, path: Path) -> Path:
     days = calibration.daily
     dates = pd.to_datetime(days.index)
     calibrated = days["expected_wh"] * calibration.performance_factor
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
     up = days["status"] == "up"
     ax.plot(dates[up], days.loc[up, "measured_wh"] / 1000, ".", ms=3, label="measured (up days)")
     flagged = days["status"].isin(["down", "outlier"])
@@ -108,7 +106,6 @@ def chart_history(calibration: Calibration, path: Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -116,7 +113,8 @@ def chart_forecast(forecast: Forecast, calibration: Calibration, path: Path) -> 
     """Monthly measured history and the forecast P50 with its P90-P10 band."""
     frame = forecast.monthly
     x = frame.index.to_timestamp()
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
     hist = calibration.monthly
     if len(hist):
         scaled = hist["measured_wh"] / hist["n_days"] * pd.Series(hist.index.days_in_month, index=hist.index)
@@ -129,7 +127,6 @@ def chart_forecast(forecast: Forecast, calibration: Calibration, path: Path) -> 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -137,7 +134,8 @@ def chart_tornado(sensitivity: pd.DataFrame, path: Path) -> Path:
     """Tornado of P50 annualised yield for ±10 % moves of each driver."""
     rows = sensitivity.iloc[::-1]
     base = float(rows["base"].iloc[0]) if len(rows) else 0.0
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.subplots()
     for i, row in enumerate(rows.itertuples()):
         ax.barh(i, (row.yield_low - base) * 100, left=base * 100, color="indianred")
         ax.barh(i, (row.yield_high - base) * 100, left=base * 100, color="seagreen")
@@ -147,7 +145,6 @@ def chart_tornado(sensitivity: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Sensitivity of yield")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -194,7 +191,7 @@ def render_table(report: TwinReport) -> Group:
     headline = Table(title="calibration and value", show_header=False)
     summary = [
         ("performance factor", f"{cal.performance_factor:.3f} ± {cal.performance_factor_se:.3f}"),
-        ("availability", f"{cal.availability:.3f} ± {cal.availability_se:.3f}"),
+        ("availability achieved (spec)", f"{cal.availability:.3f} ± {cal.availability_se:.3f} ({report.spec.availability:.3f})"),
         ("trend / year", f"{cal.trend_per_year:+.4f} ({'estimated' if cal.trend_estimated else 'spec'})"),
         ("days complete/missing/outlier/down", f"{cal.n_days_complete}/{cal.n_days_missing}/{cal.n_days_outlier}/{cal.n_days_down}"),
         ("total P50 / P90 kWh", f"{report.forecast.total_p50_wh / 1e3:,.0f} / {report.forecast.total_p90_wh / 1e3:,.0f}"),
