@@ -17,7 +17,7 @@ from .finance import Valuation, annualised_yield, cashflows, dcf_value_per_token
 from .forecast import Forecast, forecast_energy, monthly_ape, next_month, p90_coverage
 from .profile import TypicalYear
 from .pv import WeatherFileError, clearsky_weather, load_weather, pv_power, pv_typical_year, shipped_weather_files
-from .readings import ReadingsError, energy_series_frame, read_readings_csv, readings_frame
+from .readings import ReadingsError, as_readings_frame, energy_series_frame, read_readings_csv, readings_frame
 from .report import TwinReport, build_report, render_table, report_dict, twin_cli
 from .sensitivity import p50_yield, tornado
 from .simulate import MeterFaults, bootstrap_days, delivered_energy, meter_readings
@@ -40,7 +40,7 @@ from .storage import storage_typical_year
 __all__ = [
     "Calibration", "CalibrationError", "ChargerParams", "Finance", "Forecast", "Location", "MeterFaults", "PvParams",
     "ReadingsError", "SiteSpec", "SpecError", "StorageParams", "Tariff", "TouBand", "TwinReport", "TypicalYear",
-    "Valuation", "WeatherFileError", "annualised_yield", "bootstrap_days", "build_report", "calibrate", "cashflows",
+    "Valuation", "WeatherFileError", "annualised_yield", "as_readings_frame", "bootstrap_days", "build_report", "calibrate", "cashflows",
     "charger_typical_year", "clearsky_weather", "dcf_value_per_token", "delivered_energy", "driver_name",
     "energy_series_frame", "forecast_energy", "load_spec", "load_weather", "meter_readings", "monthly_ape",
     "next_month", "p50_yield", "p90_coverage", "price_per_kwh_by_month", "pv_power", "pv_typical_year",

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .profile import DAYS_PER_YEAR, TypicalYear
+from .readings import as_readings_frame
 from .spec import SiteSpec
 
 COMPLETE_COVERAGE = 0.95
@@ -144,9 +145,12 @@ def _trend(monthly: pd.DataFrame, spec_trend: float) -> tuple[float, float, floa
     return float(trend), float(se), float(slope)
 
 
-def calibrate(spec: SiteSpec, typical: TypicalYear, readings: pd.DataFrame, min_days: int = 14) -> Calibration:
-    """Estimate performance factor, availability and (with a year of data) the trend from readings."""
-    daily = daily_readings(readings, spec.location.tz)
+def calibrate(spec: SiteSpec, typical: TypicalYear, readings: pd.DataFrame | pd.Series, min_days: int = 14) -> Calibration:
+    """Estimate performance factor, availability and (with a year of data) the trend from readings.
+
+    ``readings`` is a frame from :func:`readings_frame` or a tz-aware series of energy per period.
+    """
+    daily = daily_readings(as_readings_frame(readings), spec.location.tz)
     commissioned = spec.commissioned or daily.index[0]
     days = classify_days(daily, typical, commissioned)
     counts = days["status"].value_counts()

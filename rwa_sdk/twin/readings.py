@@ -53,7 +53,7 @@ def read_readings_csv(path: str) -> pd.DataFrame:
     return readings_frame(raw.to_dict("records"))
 
 
-def energy_series_frame(energy_wh: pd.Series, period: str = "1h", device: str = "meter") -> pd.DataFrame:
+def energy_series_frame(energy_wh: pd.Series, period: str | pd.Timedelta = "1h", device: str = "meter") -> pd.DataFrame:
     """Wrap a tz-aware series of energy per period (labelled at period start) into a readings frame."""
     index = pd.DatetimeIndex(energy_wh.index)
     if index.tz is None:
@@ -62,3 +62,19 @@ def energy_series_frame(energy_wh: pd.Series, period: str = "1h", device: str = 
     frame = pd.DataFrame({"period_end": start + pd.Timedelta(period), "energy_wh": energy_wh.to_numpy(dtype=float),
                           "device": device}, index=pd.DatetimeIndex(start, name="period_start"))
     return frame
+
+
+def as_readings_frame(readings: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """Accept a readings frame, or a tz-aware series of energy per period (period = median spacing)."""
+    if isinstance(readings, pd.Series):
+        index = pd.DatetimeIndex(readings.index)
+        if len(index) < 2:
+            raise ReadingsError(0, "a series needs at least two readings to infer its period")
+        period = pd.Series(index[1:] - index[:-1]).median()
+        return energy_series_frame(readings, period)
+    missing = {"period_end", "energy_wh"} - set(readings.columns)
+    if missing:
+        raise ReadingsError(0, f"frame lacks columns {sorted(missing)}")
+    if "device" not in readings.columns:
+        readings = readings.assign(device="meter")
+    return readings

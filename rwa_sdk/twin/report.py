@@ -148,7 +148,7 @@ def chart_tornado(sensitivity: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def build_report(spec: SiteSpec, readings: pd.DataFrame, out_dir: str | Path | None, horizon_months: int = 12,
+def build_report(spec: SiteSpec, readings: pd.DataFrame | pd.Series, out_dir: str | Path | None, horizon_months: int = 12,
                  weather: pd.DataFrame | None = None) -> TwinReport:
     """Model, calibrate, forecast, value and stress one asset; write charts and JSON to ``out_dir``.
 
@@ -201,7 +201,8 @@ def render_table(report: TwinReport) -> Group:
     if cal.performance_ratio is not None:
         summary.insert(0, ("performance ratio (vs typical-year POA)", f"{cal.performance_ratio:.3f}"))
     for driver in report.sensitivity.itertuples():
-        summary.append((f"yield if {driver.driver} -10 % / +10 %", f"{driver.yield_low:.2%} / {driver.yield_high:.2%}"))
+        summary.append((f"yield (value) if {driver.driver} -10 % / +10 %",
+                        f"{driver.yield_low:.2%} / {driver.yield_high:.2%} ({driver.value_low:.4f} / {driver.value_high:.4f})"))
     for label, value in summary:
         headline.add_row(label, value)
     return Group(table, headline)

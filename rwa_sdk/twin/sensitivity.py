@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 
 from .calibration import Calibration
-from .finance import annualised_yield, cashflows
+from .finance import annualised_yield, cashflows, dcf_value_per_token
 from .forecast import forecast_energy
 from .profile import TypicalYear
 from .site import driver_name, typical_year
@@ -32,19 +32,22 @@ def _trend_label(spec: SiteSpec) -> str:
 
 def tornado(spec: SiteSpec, typical: TypicalYear, calibration: Calibration, start: pd.Period, months: int = 12,
             step: float = 0.10, weather: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Yield at -step and +step of each driver; rows sorted by swing (largest first).
+    """Yield (and DCF value per token) at -step and +step of each driver; rows sorted by yield swing.
 
-    Columns: driver, yield_low (driver x (1-step)), yield_high (driver x (1+step)), base, swing.
+    Columns: driver, yield_low (driver x (1-step)), yield_high (driver x (1+step)), base, swing,
+    value_low, value_high, value_base. Value shows what a 12-month yield hides, e.g. degradation.
     """
     base = p50_yield(spec, typical, calibration, start, months)
+    value_base = dcf_value_per_token(spec, typical, calibration, start)[0]
     rows = []
 
-    def add(label: str, low: float, high: float) -> None:
-        rows.append({"driver": label, "yield_low": low, "yield_high": high, "base": base, "swing": abs(high - low)})
+    def add(label: str, low: tuple[float, float], high: tuple[float, float]) -> None:
+        rows.append({"driver": label, "yield_low": low[0], "yield_high": high[0], "base": base, "swing": abs(high[0] - low[0]),
+                     "value_low": low[1], "value_high": high[1], "value_base": value_base})
 
-    def at(**changes) -> float:
-        return p50_yield(changes.get("spec", spec), changes.get("typical", typical), changes.get("calibration", calibration),
-                         start, months)
+    def at(**changes) -> tuple[float, float]:
+        case = (changes.get("spec", spec), changes.get("typical", typical), changes.get("calibration", calibration))
+        return p50_yield(*case, start, months), dcf_value_per_token(*case, start)[0]
 
     driver = [at(typical=typical_year(spec, driver_factor=f, weather=weather)) for f in (1 - step, 1 + step)]
     add(driver_name(spec), *driver)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rwa_sdk.twin import ReadingsError, read_readings_csv, readings_frame
+from rwa_sdk.twin import ReadingsError, as_readings_frame, read_readings_csv, readings_frame
 
 T0 = 1_700_000_000
 
@@ -68,3 +68,12 @@ def test_parser_accepts_exactly_the_valid_records(raw):
     assert len(frame) == len(last)
     assert frame["energy_wh"].sum() == pytest.approx(sum(last.values()))
     assert frame.index.is_monotonic_increasing and (frame["period_end"] > frame.index).all()
+
+
+def test_a_plain_energy_series_becomes_readings_with_its_inferred_period():
+    index = pd.date_range("2024-01-01", periods=8, freq="15min", tz="Europe/Berlin")
+    frame = as_readings_frame(pd.Series(1.0, index=index))
+    assert (frame["period_end"] - frame.index).dt.total_seconds().eq(900).all()
+    assert str(frame.index.tz) == "UTC" and frame["device"].iloc[0] == "meter"
+    with pytest.raises(ReadingsError, match="lacks columns"):
+        as_readings_frame(pd.DataFrame({"energy_wh": [1.0]}))

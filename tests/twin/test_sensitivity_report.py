@@ -46,6 +46,12 @@ def test_tornado_moves_yield_in_the_economic_direction(report):
     revenue_yield = report.cashflows["revenue_p50"].sum() / report.spec.finance.token_supply / report.spec.finance.token_price
     assert table.loc["tariff", "yield_high"] - base == pytest.approx(0.1 * revenue_yield, rel=1e-6)
     assert list(report.sensitivity["swing"]) == sorted(report.sensitivity["swing"], reverse=True)
+    # Over the remaining life, faster degradation costs value far more than one year of yield shows.
+    degradation = table.loc["degradation"]
+    value_drop = (degradation["value_base"] - degradation["value_high"]) / degradation["value_base"]
+    yield_drop = (base - degradation["yield_high"]) / base
+    assert value_drop > 5 * yield_drop > 0
+    assert report.sensitivity["value_base"].iloc[0] == pytest.approx(report.valuation.value_per_token)
 
 
 def test_tornado_base_equals_p50_yield(pv_spec, report):
