@@ -31,8 +31,11 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(__doc__.split("Run:")[0].strip())
     print()
-    print(f"files={','.join(files)} trials_per_file={trials} seed={seed} forecast_months={len(table)} elapsed_s={elapsed:.1f}")
-    by_file = table.groupby("file").agg(mape=("ape", "mean"), p90_coverage=("covered", "mean"), sd_rel=("sd_rel", "mean"))
+    print(f"files={','.join(files)} trials_per_file={trials} seed={seed}")
+    print(f"forecast_months={len(table)} elapsed_s={elapsed:.1f}")
+    by_file = table.groupby("file").agg(
+        mape=("ape", "mean"), p90_coverage=("covered", "mean"), sd_rel=("sd_rel", "mean")
+    )
     print(by_file.round(3).to_string())
     by_month = table.groupby(table["month"].astype(str)).agg(mape=("ape", "mean"), p90_coverage=("covered", "mean"))
     print(by_month.round(3).to_string())

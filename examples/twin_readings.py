@@ -29,15 +29,24 @@ def main(out: str = "twin-readings.csv", months: int = 9, seed: int = 7) -> None
     # Move the reference year onto the commissioning year so the readings look like live data.
     offset = pd.Timestamp(spec.commissioned) - pd.Timestamp(actual.index[0].date())
     actual.index = actual.index + offset
-    truth = pv_power(actual, replace(spec.location, tz=str(actual.index.tz)), spec.capacity,
-                     replace(spec.pv, losses_pct=18.0))["ac_power_w"]
+    truth = pv_power(
+        actual, replace(spec.location, tz=str(actual.index.tz)), spec.capacity, replace(spec.pv, losses_pct=18.0)
+    )["ac_power_w"]
     truth = truth[truth.index < truth.index[0] + pd.DateOffset(months=months)]
-    readings = meter_readings(delivered_energy(truth, rng, degradation_per_year=0.007, outage_day_share=0.01), rng,
-                              device="0x00000000000000000000000000000000000000a1")
+    readings = meter_readings(
+        delivered_energy(truth, rng, degradation_per_year=0.007, outage_day_share=0.01),
+        rng,
+        device="0x00000000000000000000000000000000000000a1",
+    )
     epoch = pd.Timestamp(0, tz="UTC")
-    pd.DataFrame({"periodStart": (readings.index - epoch) // pd.Timedelta("1s"),
-                  "periodEnd": (readings["period_end"] - epoch) // pd.Timedelta("1s"),
-                  "energyWh": readings["energy_wh"].round(1), "device": readings["device"]}).to_csv(out, index=False)
+    pd.DataFrame(
+        {
+            "periodStart": (readings.index - epoch) // pd.Timedelta("1s"),
+            "periodEnd": (readings["period_end"] - epoch) // pd.Timedelta("1s"),
+            "energyWh": readings["energy_wh"].round(1),
+            "device": readings["device"],
+        }
+    ).to_csv(out, index=False)
     print(f"wrote {len(readings)} readings to {out}")
 
 

@@ -38,27 +38,46 @@ class TruthRanges:
 
 def backtest_spec(weather_file: str, location: Location) -> SiteSpec:
     """The spec an issuer would publish for a 100 kW array at the weather file's site."""
-    return SiteSpec(name=f"backtest-{weather_file}", kind="pv", capacity=100.0, location=location, tariff=Tariff(0.12),
-                    finance=Finance(opex_per_year=1500.0, token_supply=100_000, token_price=1.0),
-                    degradation_per_year=0.005, pv=PvParams(tilt_deg=25.0, azimuth_deg=180.0, losses_pct=14.0,
-                                                            weather_file=weather_file))
+    return SiteSpec(
+        name=f"backtest-{weather_file}",
+        kind="pv",
+        capacity=100.0,
+        location=location,
+        tariff=Tariff(0.12),
+        finance=Finance(opex_per_year=1500.0, token_supply=100_000, token_price=1.0),
+        degradation_per_year=0.005,
+        pv=PvParams(tilt_deg=25.0, azimuth_deg=180.0, losses_pct=14.0, weather_file=weather_file),
+    )
 
 
 def _draw(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(rng.uniform(*bounds))
 
 
-def run_trial(spec: SiteSpec, weather: pd.DataFrame, typical, rng: np.random.Generator, ranges: TruthRanges = TruthRanges(),
-              faults: MeterFaults = MeterFaults(), calibration_months: int = 6, horizon_months: int = 6) -> pd.DataFrame:
+def run_trial(
+    spec: SiteSpec,
+    weather: pd.DataFrame,
+    typical,
+    rng: np.random.Generator,
+    ranges: TruthRanges = TruthRanges(),
+    faults: MeterFaults | None = None,
+    calibration_months: int = 6,
+    horizon_months: int = 6,
+) -> pd.DataFrame:
     """One synthetic plant: returns per forecast month actual_wh, energy_p50_wh, energy_p90_wh, sd_rel."""
-    true_pv = replace(spec.pv, losses_pct=_draw(rng, ranges.losses_pct),
-                      tilt_deg=spec.pv.tilt_deg + _draw(rng, ranges.tilt_offset_deg),
-                      azimuth_deg=spec.pv.azimuth_deg + _draw(rng, ranges.azimuth_offset_deg),
-                      gamma_pdc_per_c=_draw(rng, ranges.gamma_pdc_per_c))
+    true_pv = replace(
+        spec.pv,
+        losses_pct=_draw(rng, ranges.losses_pct),
+        tilt_deg=spec.pv.tilt_deg + _draw(rng, ranges.tilt_offset_deg),
+        azimuth_deg=spec.pv.azimuth_deg + _draw(rng, ranges.azimuth_offset_deg),
+        gamma_pdc_per_c=_draw(rng, ranges.gamma_pdc_per_c),
+    )
     actual_weather = bootstrap_days(weather, rng)
     location = replace(spec.location, tz=str(weather.index.tz))
     power = pv_power(actual_weather, location, spec.capacity, true_pv)["ac_power_w"]
-    delivered = delivered_energy(power, rng, _draw(rng, ranges.degradation_per_year), _draw(rng, ranges.outage_day_share))
+    delivered = delivered_energy(
+        power, rng, _draw(rng, ranges.degradation_per_year), _draw(rng, ranges.outage_day_share)
+    )
     readings = meter_readings(delivered, rng, faults)
     first = pd.Period(delivered.index[0], freq="M")
     cut = (first + calibration_months).start_time.tz_localize(delivered.index.tz)

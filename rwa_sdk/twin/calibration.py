@@ -73,8 +73,14 @@ def daily_readings(readings: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Measured energy and time coverage per local day (coverage averaged over the devices seen)."""
     local = readings.index.tz_convert(tz)
     seconds = (readings["period_end"] - readings.index).dt.total_seconds().to_numpy()
-    frame = pd.DataFrame({"date": local.date, "device": readings["device"].to_numpy(),
-                          "energy_wh": readings["energy_wh"].to_numpy(), "seconds": seconds})
+    frame = pd.DataFrame(
+        {
+            "date": local.date,
+            "device": readings["device"].to_numpy(),
+            "energy_wh": readings["energy_wh"].to_numpy(),
+            "seconds": seconds,
+        }
+    )
     n_devices = max(frame["device"].nunique(), 1)
     per_day = frame.groupby("date").agg(measured_wh=("energy_wh", "sum"), seconds=("seconds", "sum"))
     all_days = pd.date_range(min(per_day.index), max(per_day.index), freq="D").date
@@ -89,11 +95,17 @@ def classify_days(daily: pd.DataFrame, typical: TypicalYear, commissioned: dt.da
     dates = pd.DatetimeIndex(pd.to_datetime(daily.index))
     expected = typical.expected_daily_wh(dates, commissioned).to_numpy()
     years = np.clip((dates - pd.Timestamp(commissioned)).days.to_numpy() / DAYS_PER_YEAR, 0, None)
-    upper = typical.upper_bound_wh(dates).to_numpy() * np.asarray(typical.weekday_factor)[dates.day_of_week] \
+    upper = (
+        typical.upper_bound_wh(dates).to_numpy()
+        * np.asarray(typical.weekday_factor)[dates.day_of_week]
         * (1 + max(typical.trend_per_year, 0.0)) ** years
+    )
     measured = daily["measured_wh"].to_numpy()
-    status = np.where(daily["coverage"].to_numpy() < COMPLETE_COVERAGE, "missing",
-                      np.where(measured > upper, "outlier", np.where(measured < DOWN_SHARE * expected, "down", "up")))
+    status = np.where(
+        daily["coverage"].to_numpy() < COMPLETE_COVERAGE,
+        "missing",
+        np.where(measured > upper, "outlier", np.where(measured < DOWN_SHARE * expected, "down", "up")),
+    )
     out = daily.copy()
     out["expected_wh"] = expected
     out["status"] = status
@@ -103,8 +115,9 @@ def classify_days(daily: pd.DataFrame, typical: TypicalYear, commissioned: dt.da
 def _monthly(days: pd.DataFrame) -> pd.DataFrame:
     up = days[days["status"] == "up"]
     months = pd.PeriodIndex(pd.to_datetime(up.index), freq="M")
-    table = up.groupby(months).agg(measured_wh=("measured_wh", "sum"), expected_wh=("expected_wh", "sum"),
-                                   n_days=("measured_wh", "size"))
+    table = up.groupby(months).agg(
+        measured_wh=("measured_wh", "sum"), expected_wh=("expected_wh", "sum"), n_days=("measured_wh", "size")
+    )
     table.index.name = "month"
     table["ratio"] = table["measured_wh"] / table["expected_wh"]
     return table
@@ -112,7 +125,9 @@ def _monthly(days: pd.DataFrame) -> pd.DataFrame:
 
 def _weather_var_rel(monthly: pd.DataFrame, typical: TypicalYear) -> float:
     """Relative variance of the window's expected energy that weather/demand alone would cause."""
-    parts = [(row.expected_wh * typical.monthly_sd_rel(month.month, row.n_days)) ** 2 for month, row in monthly.iterrows()]
+    parts = [
+        (row.expected_wh * typical.monthly_sd_rel(month.month, row.n_days)) ** 2 for month, row in monthly.iterrows()
+    ]
     return float(np.sum(parts) / monthly["expected_wh"].sum() ** 2)
 
 
@@ -123,7 +138,9 @@ def _residual_sd(monthly: pd.DataFrame, typical: TypicalYear, factor: float, tre
         return 0.0
     t = _years(full.index, full.index[0])
     z = full["ratio"].to_numpy() / (factor * np.exp(trend_slope * (t - t.mean()))) - 1
-    weather = np.array([typical.monthly_sd_rel(m.month, n) ** 2 for m, n in zip(full.index, full["n_days"])])
+    weather = np.array(
+        [typical.monthly_sd_rel(m.month, n) ** 2 for m, n in zip(full.index, full["n_days"], strict=True)]
+    )
     dof = len(full) - (2 if trend_slope else 1)
     excess = (np.sum(z**2) - np.sum(weather) * dof / len(full)) / max(dof, 1)
     return float(np.sqrt(max(excess, 0.0)))
@@ -145,7 +162,9 @@ def _trend(monthly: pd.DataFrame, spec_trend: float) -> tuple[float, float, floa
     return float(trend), float(se), float(slope)
 
 
-def calibrate(spec: SiteSpec, typical: TypicalYear, readings: pd.DataFrame | pd.Series, min_days: int = 14) -> Calibration:
+def calibrate(
+    spec: SiteSpec, typical: TypicalYear, readings: pd.DataFrame | pd.Series, min_days: int = 14
+) -> Calibration:
     """Estimate performance factor, availability and (with a year of data) the trend from readings.
 
     ``readings`` is a frame from :func:`readings_frame` or a tz-aware series of energy per period.

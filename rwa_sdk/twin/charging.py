@@ -37,10 +37,17 @@ def weekday_factors(params: ChargerParams) -> tuple[float, ...]:
 
 def sessions_per_day(units: float, params: ChargerParams, weekday: int, years: float = 0.0) -> float:
     """Expected sessions on one day of the week after ``years`` of demand growth."""
-    return units * params.sessions_per_unit_day * weekday_factors(params)[weekday] * (1 + params.growth_per_year) ** max(years, 0.0)
+    return (
+        units
+        * params.sessions_per_unit_day
+        * weekday_factors(params)[weekday]
+        * (1 + params.growth_per_year) ** max(years, 0.0)
+    )
 
 
-def hourly_energy_wh(units: float, params: ChargerParams, weekday: int, years: float = 0.0, kind: str = "charger") -> pd.Series:
+def hourly_energy_wh(
+    units: float, params: ChargerParams, weekday: int, years: float = 0.0, kind: str = "charger"
+) -> pd.Series:
     """Expected energy delivered in each local hour of one day (sessions x energy x hourly shape)."""
     shape = np.asarray(params.hourly_shape or (swap_shape() if kind == "swap" else commuter_shape()))
     shape = shape / shape.sum()

@@ -75,7 +75,9 @@ def end_of_life(spec: SiteSpec, calibration: Calibration) -> dt.date:
     return (start + pd.DateOffset(months=int(round(spec.finance.life_years * 12)))).date()
 
 
-def dcf_value_per_token(spec: SiteSpec, typical: TypicalYear, calibration: Calibration, start: pd.Period) -> tuple[float, float]:
+def dcf_value_per_token(
+    spec: SiteSpec, typical: TypicalYear, calibration: Calibration, start: pd.Period
+) -> tuple[float, float]:
     """Present value per token of P50 distributions from ``start`` to end of life; and years left.
 
     Each month's cash is discounted from its end at the spec's annual discount rate.

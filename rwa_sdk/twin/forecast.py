@@ -55,21 +55,32 @@ def _daily_expectation(typical: TypicalYear, calibration: Calibration, start: pd
     return base * correction
 
 
-def forecast_energy(typical: TypicalYear, calibration: Calibration, start: pd.Period, horizon_months: int = 12) -> Forecast:
+def forecast_energy(
+    typical: TypicalYear, calibration: Calibration, start: pd.Period, horizon_months: int = 12
+) -> Forecast:
     """Forecast ``horizon_months`` calendar months of energy from ``start`` (a monthly Period)."""
     daily = _daily_expectation(typical, calibration, start, horizon_months)
     months = pd.PeriodIndex(daily.index, freq="M")
     spec_model = typical.expected_daily_wh(pd.DatetimeIndex(daily.index), calibration.commissioned)
-    frame = pd.DataFrame({"days": daily.groupby(months).size(), "modelled_wh": spec_model.groupby(months).sum(),
-                          "expected_wh": daily.groupby(months).sum()})
+    frame = pd.DataFrame(
+        {
+            "days": daily.groupby(months).size(),
+            "modelled_wh": spec_model.groupby(months).sum(),
+            "expected_wh": daily.groupby(months).sum(),
+        }
+    )
     frame.index.name = "month"
     a = calibration.availability
     frame["energy_p50_wh"] = frame["expected_wh"] * calibration.performance_factor * a
-    weather = np.array([typical.monthly_sd_rel(m.month, n) for m, n in zip(frame.index, frame["days"])])
+    weather = np.array([typical.monthly_sd_rel(m.month, n) for m, n in zip(frame.index, frame["days"], strict=True)])
     outage = np.sqrt((1 - a) / (a * frame["days"].to_numpy()))
-    years_after = np.array([(m.start_time - pd.Timestamp(calibration.reference_date)).days for m in frame.index]) / DAYS_PER_YEAR
+    years_after = (
+        np.array([(m.start_time - pd.Timestamp(calibration.reference_date)).days for m in frame.index]) / DAYS_PER_YEAR
+    )
     trend_var = (calibration.trend_se * np.clip(years_after, 0, None)) ** 2
-    common_var = (calibration.performance_factor_se / calibration.performance_factor) ** 2 + (calibration.availability_se / a) ** 2
+    common_var = (calibration.performance_factor_se / calibration.performance_factor) ** 2 + (
+        calibration.availability_se / a
+    ) ** 2
     monthly_var = weather**2 + calibration.residual_sd_rel**2 + outage**2
     frame["weather_sd_rel"] = weather
     frame["sd_rel"] = np.sqrt(monthly_var + common_var + trend_var)

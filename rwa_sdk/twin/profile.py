@@ -54,7 +54,9 @@ class TypicalYear:
         day = np.where((month == 2) & (day == 29), 28, day)
         return pd.to_datetime({"year": 2019, "month": month, "day": day}).dt.day_of_year.to_numpy()
 
-    def expected_daily_wh(self, dates: pd.DatetimeIndex, commissioned: dt.date, trend_per_year: float | None = None) -> pd.Series:
+    def expected_daily_wh(
+        self, dates: pd.DatetimeIndex, commissioned: dt.date, trend_per_year: float | None = None
+    ) -> pd.Series:
         """Expected energy on each date including weekday shape and trend since commissioning."""
         trend = self.trend_per_year if trend_per_year is None else trend_per_year
         dates = pd.DatetimeIndex(dates)
@@ -107,7 +109,9 @@ def variability_from_days(raw_daily_wh: pd.Series) -> tuple[pd.Series, float]:
     frame = pd.DataFrame({"month": month, "wh": values})
     stats = frame.groupby("month")["wh"].agg(["mean", "std"])
     cv = (stats["std"] / stats["mean"].where(stats["mean"] > 0)).fillna(0.0)
-    anomaly = (values - stats["mean"].reindex(month).to_numpy()) / stats["std"].reindex(month).replace(0, np.nan).to_numpy()
+    anomaly = (values - stats["mean"].reindex(month).to_numpy()) / stats["std"].reindex(month).replace(
+        0, np.nan
+    ).to_numpy()
     anomaly = np.nan_to_num(anomaly)
     rho = float(np.corrcoef(anomaly[:-1], anomaly[1:])[0, 1]) if anomaly.std() > 0 else 0.0
     rho = float(np.clip(rho, 0.0, 0.9))
@@ -117,7 +121,9 @@ def variability_from_days(raw_daily_wh: pd.Series) -> tuple[pd.Series, float]:
 def hourly_share_from_power(power_w: pd.Series) -> pd.DataFrame:
     """Share of each month's energy in each local hour (rows months 1..12, columns hours 0..23)."""
     frame = pd.DataFrame({"month": power_w.index.month, "hour": power_w.index.hour, "wh": power_w.to_numpy()})
-    table = frame.pivot_table(index="month", columns="hour", values="wh", aggfunc="sum").reindex(columns=range(24), fill_value=0.0)
+    table = frame.pivot_table(index="month", columns="hour", values="wh", aggfunc="sum").reindex(
+        columns=range(24), fill_value=0.0
+    )
     totals = table.sum(axis=1).replace(0, np.nan)
     return table.div(totals, axis=0).fillna(1 / 24)
 

@@ -59,27 +59,50 @@ def load_weather(name: str | Path) -> tuple[pd.DataFrame, Location]:
     path = _resolve(name)
     if path.suffix.lower() == ".tm2":
         raw, meta = pvlib.iotools.read_tmy2(path)
-        frame = pd.DataFrame({"ghi_w_m2": raw["GHI"], "dni_w_m2": raw["DNI"], "dhi_w_m2": raw["DHI"],
-                              # TMY2 stores temperature and wind speed in tenths.
-                              "temp_air_c": raw["DryBulb"] / 10.0, "wind_speed_m_s": raw["Wspd"] / 10.0})
+        frame = pd.DataFrame(
+            {
+                "ghi_w_m2": raw["GHI"],
+                "dni_w_m2": raw["DNI"],
+                "dhi_w_m2": raw["DHI"],
+                # TMY2 stores temperature and wind speed in tenths.
+                "temp_air_c": raw["DryBulb"] / 10.0,
+                "wind_speed_m_s": raw["Wspd"] / 10.0,
+            }
+        )
     else:
         raw, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-        frame = pd.DataFrame({"ghi_w_m2": raw["ghi"], "dni_w_m2": raw["dni"], "dhi_w_m2": raw["dhi"],
-                              "temp_air_c": raw["temp_air"], "wind_speed_m_s": raw["wind_speed"]})
+        frame = pd.DataFrame(
+            {
+                "ghi_w_m2": raw["ghi"],
+                "dni_w_m2": raw["dni"],
+                "dhi_w_m2": raw["dhi"],
+                "temp_air_c": raw["temp_air"],
+                "wind_speed_m_s": raw["wind_speed"],
+            }
+        )
     offset = float(meta["TZ"])
     frame.index = _reference_index(len(frame), offset)
     location = Location(float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), str(frame.index.tz))
     return frame.astype(float), location
 
 
-def clearsky_weather(location: Location, index: pd.DatetimeIndex, temp_air_c: float = 20.0,
-                     wind_speed_m_s: float = 1.0) -> pd.DataFrame:
+def clearsky_weather(
+    location: Location, index: pd.DatetimeIndex, temp_air_c: float = 20.0, wind_speed_m_s: float = 1.0
+) -> pd.DataFrame:
     """Ineichen clear-sky irradiance (Linke turbidity from pvlib's shipped climatology) at mid-hour."""
     site = pvlib.location.Location(location.latitude, location.longitude, location.tz, location.altitude_m)
     sky = site.get_clearsky(index + pd.Timedelta(minutes=30), model="ineichen")
     sky.index = index
-    return pd.DataFrame({"ghi_w_m2": sky["ghi"], "dni_w_m2": sky["dni"], "dhi_w_m2": sky["dhi"],
-                         "temp_air_c": temp_air_c, "wind_speed_m_s": wind_speed_m_s}, index=index)
+    return pd.DataFrame(
+        {
+            "ghi_w_m2": sky["ghi"],
+            "dni_w_m2": sky["dni"],
+            "dhi_w_m2": sky["dhi"],
+            "temp_air_c": temp_air_c,
+            "wind_speed_m_s": wind_speed_m_s,
+        },
+        index=index,
+    )
 
 
 def scale_irradiance(weather: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -98,31 +121,45 @@ def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, p
     Returns columns poa_w_m2, cell_temp_c, dc_power_w, ac_power_w (hour means, so W x 1 h = Wh).
     """
     mid = weather.index + pd.Timedelta(minutes=30)
-    sun = pvlib.solarposition.get_solarposition(mid, location.latitude, location.longitude, location.altitude_m,
-                                                temperature=weather["temp_air_c"].to_numpy())
+    sun = pvlib.solarposition.get_solarposition(
+        mid, location.latitude, location.longitude, location.altitude_m, temperature=weather["temp_air_c"].to_numpy()
+    )
     zenith = sun["apparent_zenith"].to_numpy()
     azimuth = sun["azimuth"].to_numpy()
     dni_extra = pvlib.irradiance.get_extra_radiation(mid).to_numpy()
     dni = weather["dni_w_m2"].to_numpy()
     dni = np.where(zenith < 90, dni, 0.0)
     poa = pvlib.irradiance.get_total_irradiance(
-        params.tilt_deg, params.azimuth_deg, zenith, azimuth, dni, weather["ghi_w_m2"].to_numpy(),
-        weather["dhi_w_m2"].to_numpy(), dni_extra=dni_extra, albedo=params.albedo, model="haydavies")
+        params.tilt_deg,
+        params.azimuth_deg,
+        zenith,
+        azimuth,
+        dni,
+        weather["ghi_w_m2"].to_numpy(),
+        weather["dhi_w_m2"].to_numpy(),
+        dni_extra=dni_extra,
+        albedo=params.albedo,
+        model="haydavies",
+    )
     aoi = pvlib.irradiance.aoi(params.tilt_deg, params.azimuth_deg, zenith, azimuth)
     iam = pvlib.iam.physical(aoi)
     poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float)).clip(min=0.0)
-    effective = (np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float)) * np.nan_to_num(iam)
-                 + np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float))).clip(min=0.0)
-    cell = pvlib.temperature.sapm_cell(poa_global, weather["temp_air_c"].to_numpy(), weather["wind_speed_m_s"].to_numpy(),
-                                       **SAPM_OPEN_RACK)
+    effective = (
+        np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float)) * np.nan_to_num(iam)
+        + np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float))
+    ).clip(min=0.0)
+    cell = pvlib.temperature.sapm_cell(
+        poa_global, weather["temp_air_c"].to_numpy(), weather["wind_speed_m_s"].to_numpy(), **SAPM_OPEN_RACK
+    )
     pdc0_w = capacity_kw_dc * 1000.0
     dc = pvlib.pvsystem.pvwatts_dc(effective, cell, pdc0_w, params.gamma_pdc_per_c) * (1 - params.losses_pct / 100)
     dc = np.clip(dc, 0.0, None)
     pac0_w = pdc0_w / params.dc_ac_ratio
     ac = pvlib.inverter.pvwatts(dc, pac0_w / params.inverter_efficiency, eta_inv_nom=params.inverter_efficiency)
     ac = np.clip(np.nan_to_num(ac), 0.0, pac0_w)
-    return pd.DataFrame({"poa_w_m2": poa_global, "cell_temp_c": cell, "dc_power_w": dc, "ac_power_w": ac},
-                        index=weather.index)
+    return pd.DataFrame(
+        {"poa_w_m2": poa_global, "cell_temp_c": cell, "dc_power_w": dc, "ac_power_w": ac}, index=weather.index
+    )
 
 
 def daily_energy_wh(power_w: pd.Series) -> pd.Series:
@@ -140,7 +177,9 @@ def pv_typical_year(spec: SiteSpec, weather: pd.DataFrame | None = None, irradia
         weather, _ = load_weather(spec.pv.weather_file)
     if irradiance_factor != 1.0:
         weather = scale_irradiance(weather, irradiance_factor)
-    location = Location(spec.location.latitude, spec.location.longitude, spec.location.altitude_m, str(weather.index.tz))
+    location = Location(
+        spec.location.latitude, spec.location.longitude, spec.location.altitude_m, str(weather.index.tz)
+    )
     power = pv_power(weather, location, spec.capacity, spec.pv)
     clear = pv_power(clearsky_weather(location, weather.index), location, spec.capacity, spec.pv)
     raw = daily_energy_wh(power["ac_power_w"])

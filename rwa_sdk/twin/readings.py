@@ -59,8 +59,10 @@ def energy_series_frame(energy_wh: pd.Series, period: str | pd.Timedelta = "1h",
     if index.tz is None:
         raise ReadingsError(0, "energy series index must be timezone-aware")
     start = index.tz_convert("UTC")
-    frame = pd.DataFrame({"period_end": start + pd.Timedelta(period), "energy_wh": energy_wh.to_numpy(dtype=float),
-                          "device": device}, index=pd.DatetimeIndex(start, name="period_start"))
+    frame = pd.DataFrame(
+        {"period_end": start + pd.Timedelta(period), "energy_wh": energy_wh.to_numpy(dtype=float), "device": device},
+        index=pd.DatetimeIndex(start, name="period_start"),
+    )
     return frame
 
 

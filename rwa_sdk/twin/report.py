@@ -73,18 +73,23 @@ def report_dict(report: TwinReport) -> dict[str, Any]:
     cal = report.calibration
     cal_fields = {f.name: getattr(cal, f.name) for f in dataclasses.fields(cal) if f.name not in ("daily", "monthly")}
     fc = report.forecast
-    return _clean({
-        "asset": report.spec.name,
-        "kind": report.spec.kind,
-        "spec": dataclasses.asdict(report.spec),
-        "calibration": {**cal_fields, "window": list(cal.window),
-                        "monthly": _records(cal.monthly, "month")},
-        "forecast": {"total_p50_wh": fc.total_p50_wh, "total_p90_wh": fc.total_p90_wh, "total_sd_rel": fc.total_sd_rel,
-                     "monthly": _records(fc.monthly.join(report.cashflows), "month")},
-        "valuation": dataclasses.asdict(report.valuation),
-        "sensitivity": report.sensitivity.to_dict("records"),
-        "charts": {k: str(v) for k, v in report.charts.items()},
-    })
+    return _clean(
+        {
+            "asset": report.spec.name,
+            "kind": report.spec.kind,
+            "spec": dataclasses.asdict(report.spec),
+            "calibration": {**cal_fields, "window": list(cal.window), "monthly": _records(cal.monthly, "month")},
+            "forecast": {
+                "total_p50_wh": fc.total_p50_wh,
+                "total_p90_wh": fc.total_p90_wh,
+                "total_sd_rel": fc.total_sd_rel,
+                "monthly": _records(fc.monthly.join(report.cashflows), "month"),
+            },
+            "valuation": dataclasses.asdict(report.valuation),
+            "sensitivity": report.sensitivity.to_dict("records"),
+            "charts": {k: str(v) for k, v in report.charts.items()},
+        }
+    )
 
 
 def chart_history(calibration: Calibration, path: Path) -> Path:
@@ -97,8 +102,13 @@ def chart_history(calibration: Calibration, path: Path) -> Path:
     up = days["status"] == "up"
     ax.plot(dates[up], days.loc[up, "measured_wh"] / 1000, ".", ms=3, label="measured (up days)")
     flagged = days["status"].isin(["down", "outlier"])
-    ax.plot(dates[flagged], days.loc[flagged, "measured_wh"].clip(upper=calibrated.max() * 1.5) / 1000, "x", color="red",
-            label="down / outlier (clipped)")
+    ax.plot(
+        dates[flagged],
+        days.loc[flagged, "measured_wh"].clip(upper=calibrated.max() * 1.5) / 1000,
+        "x",
+        color="red",
+        label="down / outlier (clipped)",
+    )
     ax.plot(dates, days["expected_wh"] / 1000, "-", color="grey", label="spec model (typical year)")
     ax.plot(dates, calibrated / 1000, "-", color="black", label=f"calibrated x{calibration.performance_factor:.3f}")
     ax.set_ylabel("kWh per day")
@@ -118,7 +128,13 @@ def chart_forecast(forecast: Forecast, calibration: Calibration, path: Path) -> 
     hist = calibration.monthly
     if len(hist):
         scaled = hist["measured_wh"] / hist["n_days"] * pd.Series(hist.index.days_in_month, index=hist.index)
-        ax.bar(hist.index.to_timestamp(), scaled / 1e3, width=20, color="lightsteelblue", label="measured (scaled to month)")
+        ax.bar(
+            hist.index.to_timestamp(),
+            scaled / 1e3,
+            width=20,
+            color="lightsteelblue",
+            label="measured (scaled to month)",
+        )
     ax.fill_between(x, frame["energy_p90_wh"] / 1e3, frame["energy_p10_wh"] / 1e3, alpha=0.3, label="P90-P10")
     ax.plot(x, frame["energy_p50_wh"] / 1e3, "o-", label="P50")
     ax.plot(x, frame["energy_p90_wh"] / 1e3, "--", label="P90")
@@ -148,8 +164,13 @@ def chart_tornado(sensitivity: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def build_report(spec: SiteSpec, readings: pd.DataFrame | pd.Series, out_dir: str | Path | None, horizon_months: int = 12,
-                 weather: pd.DataFrame | None = None) -> TwinReport:
+def build_report(
+    spec: SiteSpec,
+    readings: pd.DataFrame | pd.Series,
+    out_dir: str | Path | None,
+    horizon_months: int = 12,
+    weather: pd.DataFrame | None = None,
+) -> TwinReport:
     """Model, calibrate, forecast, value and stress one asset; write charts and JSON to ``out_dir``.
 
     With ``out_dir=None`` nothing is written (the SDK use). The forecast starts at the first whole
@@ -167,9 +188,11 @@ def build_report(spec: SiteSpec, readings: pd.DataFrame | pd.Series, out_dir: st
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        charts = {"history": chart_history(cal, out / "history.png"),
-                  "forecast": chart_forecast(fc, cal, out / "forecast.png"),
-                  "tornado": chart_tornado(sens, out / "tornado.png")}
+        charts = {
+            "history": chart_history(cal, out / "history.png"),
+            "forecast": chart_forecast(fc, cal, out / "forecast.png"),
+            "tornado": chart_tornado(sens, out / "tornado.png"),
+        }
         json_path = out / "twin_report.json"
     report = TwinReport(spec, typical, cal, fc, flows, value, sens, charts, json_path)
     if json_path is not None:
@@ -185,24 +208,46 @@ def render_table(report: TwinReport) -> Group:
         table.add_column(name, justify="right")
     joined = report.forecast.monthly.join(report.cashflows)
     for month, row in joined.iterrows():
-        table.add_row(str(month), f"{row.energy_p50_wh / 1e3:,.0f}", f"{row.energy_p90_wh / 1e3:,.0f}",
-                      f"{row.revenue_p50:,.2f}", f"{row.distributable_p50:,.2f}", f"{row.per_token_p50:.6f}")
+        table.add_row(
+            str(month),
+            f"{row.energy_p50_wh / 1e3:,.0f}",
+            f"{row.energy_p90_wh / 1e3:,.0f}",
+            f"{row.revenue_p50:,.2f}",
+            f"{row.distributable_p50:,.2f}",
+            f"{row.per_token_p50:.6f}",
+        )
     cal, val = report.calibration, report.valuation
     headline = Table(title="calibration and value", show_header=False)
     summary = [
         ("performance factor", f"{cal.performance_factor:.3f} ± {cal.performance_factor_se:.3f}"),
-        ("availability achieved (spec)", f"{cal.availability:.3f} ± {cal.availability_se:.3f} ({report.spec.availability:.3f})"),
+        (
+            "availability achieved (spec)",
+            f"{cal.availability:.3f} ± {cal.availability_se:.3f} ({report.spec.availability:.3f})",
+        ),
         ("trend / year", f"{cal.trend_per_year:+.4f} ({'estimated' if cal.trend_estimated else 'spec'})"),
-        ("days complete/missing/outlier/down", f"{cal.n_days_complete}/{cal.n_days_missing}/{cal.n_days_outlier}/{cal.n_days_down}"),
-        ("total P50 / P90 kWh", f"{report.forecast.total_p50_wh / 1e3:,.0f} / {report.forecast.total_p90_wh / 1e3:,.0f}"),
-        ("annualised yield P50 / P90", f"{val.annualised_yield_p50:.2%} / {val.annualised_yield_p90:.2%} at {val.token_price} {cur}"),
+        (
+            "days complete/missing/outlier/down",
+            f"{cal.n_days_complete}/{cal.n_days_missing}/{cal.n_days_outlier}/{cal.n_days_down}",
+        ),
+        (
+            "total P50 / P90 kWh",
+            f"{report.forecast.total_p50_wh / 1e3:,.0f} / {report.forecast.total_p90_wh / 1e3:,.0f}",
+        ),
+        (
+            "annualised yield P50 / P90",
+            f"{val.annualised_yield_p50:.2%} / {val.annualised_yield_p90:.2%} at {val.token_price} {cur}",
+        ),
         ("DCF value per token", f"{val.value_per_token:.4f} {cur} ({val.remaining_life_years:.1f} years left)"),
     ]
     if cal.performance_ratio is not None:
         summary.insert(0, ("performance ratio (vs typical-year POA)", f"{cal.performance_ratio:.3f}"))
     for driver in report.sensitivity.itertuples():
-        summary.append((f"yield (value) if {driver.driver} -10 % / +10 %",
-                        f"{driver.yield_low:.2%} / {driver.yield_high:.2%} ({driver.value_low:.4f} / {driver.value_high:.4f})"))
+        summary.append(
+            (
+                f"yield (value) if {driver.driver} -10 % / +10 %",
+                f"{driver.yield_low:.2%} / {driver.yield_high:.2%} ({driver.value_low:.4f} / {driver.value_high:.4f})",
+            )
+        )
     for label, value in summary:
         headline.add_row(label, value)
     return Group(table, headline)
@@ -214,11 +259,24 @@ def twin_cli() -> None:
 
 
 @twin_cli.command("report")
-@click.option("--spec", "spec_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Site spec TOML.")
-@click.option("--readings", "readings_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with periodStart, periodEnd (unix s), energyWh[, device].")
-@click.option("--out", "out_dir", default="twin-report", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the PNG charts and twin_report.json.")
+@click.option(
+    "--spec", "spec_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Site spec TOML."
+)
+@click.option(
+    "--readings",
+    "readings_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with periodStart, periodEnd (unix s), energyWh[, device].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="twin-report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the PNG charts and twin_report.json.",
+)
 @click.option("--horizon", "horizon_months", default=12, show_default=True, type=click.IntRange(1, 120))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
 def report_cmd(spec_path: str, readings_path: str, out_dir: str, horizon_months: int, as_json: bool) -> None:

@@ -15,7 +15,9 @@ import pandas as pd
 from .readings import energy_series_frame
 
 
-def bootstrap_days(hourly: pd.DataFrame | pd.Series, rng: np.random.Generator, mean_block_days: float = 3.0) -> pd.DataFrame | pd.Series:
+def bootstrap_days(
+    hourly: pd.DataFrame | pd.Series, rng: np.random.Generator, mean_block_days: float = 3.0
+) -> pd.DataFrame | pd.Series:
     """A resampled year: each day replaced by a day of the same month, in runs of ~mean_block_days."""
     n_days = len(hourly) // 24
     days = pd.DatetimeIndex(hourly.index[::24])
@@ -36,8 +38,9 @@ def bootstrap_days(hourly: pd.DataFrame | pd.Series, rng: np.random.Generator, m
     return values
 
 
-def delivered_energy(energy_wh: pd.Series, rng: np.random.Generator, degradation_per_year: float = 0.0,
-                     outage_day_share: float = 0.0) -> pd.Series:
+def delivered_energy(
+    energy_wh: pd.Series, rng: np.random.Generator, degradation_per_year: float = 0.0, outage_day_share: float = 0.0
+) -> pd.Series:
     """What a plant really delivers: the model's hourly energy, degraded over time, zero on outage days."""
     index = pd.DatetimeIndex(energy_wh.index)
     years = (index - index[0]).total_seconds().to_numpy() / (365.25 * 86400)
@@ -59,13 +62,15 @@ class MeterFaults:
     outlier_factor: float = 8.0
 
 
-def meter_readings(energy_wh: pd.Series, rng: np.random.Generator, faults: MeterFaults = MeterFaults(),
-                   device: str = "meter-1") -> pd.DataFrame:
+def meter_readings(
+    energy_wh: pd.Series, rng: np.random.Generator, faults: MeterFaults | None = None, device: str = "meter-1"
+) -> pd.DataFrame:
     """Hourly readings of a delivered-energy series as a faulty meter would report them.
 
     Missing days lose all readings; partial days lose a random 4-hour block; outlier days are
     multiplied by ``outlier_factor``; every reading carries Gaussian relative noise.
     """
+    faults = faults or MeterFaults()
     index = pd.DatetimeIndex(energy_wh.index)
     values = energy_wh.to_numpy(dtype=float) * np.clip(rng.normal(1.0, faults.noise_sd, len(energy_wh)), 0, None)
     day = np.asarray((index - index[0]).days)

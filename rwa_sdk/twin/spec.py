@@ -7,10 +7,14 @@ tokens). It is deliberately chain-agnostic so the twin can run on a TOML file al
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 SiteKind = Literal["pv", "storage", "charger", "swap"]
 KINDS: tuple[str, ...] = ("pv", "storage", "charger", "swap")
@@ -65,7 +69,9 @@ class Tariff:
         return tuple(prices)
 
     def scaled(self, factor: float) -> Tariff:
-        return Tariff(self.flat_per_kwh * factor, tuple(replace(b, price_per_kwh=b.price_per_kwh * factor) for b in self.tou))
+        return Tariff(
+            self.flat_per_kwh * factor, tuple(replace(b, price_per_kwh=b.price_per_kwh * factor) for b in self.tou)
+        )
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ def storage_typical_year(spec: SiteSpec, cycles_factor: float = 1.0) -> TypicalY
     return TypicalYear(
         daily_wh=daily,
         raw_daily_wh=daily,
-        upper_daily_wh=pd.Series(usable_energy_wh(spec.capacity, params) * max(2.0, 2 * params.cycles_per_day * cycles_factor),
-                                 index=daily.index),
+        upper_daily_wh=pd.Series(
+            usable_energy_wh(spec.capacity, params) * max(2.0, 2 * params.cycles_per_day * cycles_factor),
+            index=daily.index,
+        ),
         daily_cv=pd.Series(cv, index=pd.Index(range(1, 13), name="month")),
         kappa=1.0,
         hourly_share=flat_hourly_share(tuple(shape)),

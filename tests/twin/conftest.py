@@ -27,10 +27,17 @@ def greensboro():
 @pytest.fixture(scope="session")
 def pv_spec(greensboro) -> SiteSpec:
     _, location = greensboro
-    return SiteSpec(name="test-pv", kind="pv", capacity=100.0, location=location, tariff=Tariff(0.12),
-                    finance=Finance(opex_per_year=1200.0, token_supply=100_000, token_price=1.0),
-                    commissioned=pd.Timestamp("2019-01-01").date(), degradation_per_year=0.005,
-                    pv=PvParams(tilt_deg=25.0, azimuth_deg=180.0, losses_pct=14.0))
+    return SiteSpec(
+        name="test-pv",
+        kind="pv",
+        capacity=100.0,
+        location=location,
+        tariff=Tariff(0.12),
+        finance=Finance(opex_per_year=1200.0, token_supply=100_000, token_price=1.0),
+        commissioned=pd.Timestamp("2019-01-01").date(),
+        degradation_per_year=0.005,
+        pv=PvParams(tilt_deg=25.0, azimuth_deg=180.0, losses_pct=14.0),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +47,14 @@ def pv_typical(pv_spec, greensboro):
 
 def charger_spec(**changes) -> SiteSpec:
     """A small charging site on UTC clocks so day boundaries are easy to reason about."""
-    base = dict(name="test-chargers", kind="charger", capacity=4, location=Location(52.0, 5.0, 0.0, "UTC"),
-                tariff=Tariff(0.40), finance=Finance(opex_per_year=0.0, token_supply=1000, token_price=10.0),
-                commissioned=pd.Timestamp("2024-01-01").date())
+    base = dict(
+        name="test-chargers",
+        kind="charger",
+        capacity=4,
+        location=Location(52.0, 5.0, 0.0, "UTC"),
+        tariff=Tariff(0.40),
+        finance=Finance(opex_per_year=0.0, token_supply=1000, token_price=10.0),
+        commissioned=pd.Timestamp("2024-01-01").date(),
+    )
     base.update(changes)
     return SiteSpec(**base)

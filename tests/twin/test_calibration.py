@@ -55,8 +55,11 @@ def test_outlier_days_do_not_move_the_factor(pv_spec, pv_typical, greensboro):
     weather, location = greensboro
     truth = true_pv_energy(pv_spec, weather.loc[:"2019-04-30"], location, 14.0)
     clean = calibrate(pv_spec, pv_typical, meter_readings(truth, np.random.default_rng(1), MeterFaults(outlier_days=0)))
-    dirty = calibrate(pv_spec, pv_typical, meter_readings(truth, np.random.default_rng(1), MeterFaults(outlier_days=4,
-                                                                                                       outlier_factor=20)))
+    dirty = calibrate(
+        pv_spec,
+        pv_typical,
+        meter_readings(truth, np.random.default_rng(1), MeterFaults(outlier_days=4, outlier_factor=20)),
+    )
     assert dirty.n_days_outlier == 4
     assert dirty.performance_factor == pytest.approx(clean.performance_factor, rel=0.01)
 
@@ -64,8 +67,9 @@ def test_outlier_days_do_not_move_the_factor(pv_spec, pv_typical, greensboro):
 def test_estimates_degradation_once_a_year_of_data_exists(pv_spec, pv_typical, greensboro):
     weather, location = greensboro
     one_year = true_pv_energy(pv_spec, weather, location, 14.0)
-    two_years = pd.Series(np.tile(one_year.to_numpy(), 2),
-                          index=pd.date_range(one_year.index[0], periods=2 * len(one_year), freq="h"))
+    two_years = pd.Series(
+        np.tile(one_year.to_numpy(), 2), index=pd.date_range(one_year.index[0], periods=2 * len(one_year), freq="h")
+    )
     rng = np.random.default_rng(3)
     readings = meter_readings(delivered_energy(two_years, rng, degradation_per_year=0.02), rng)
     cal = calibrate(pv_spec, pv_typical, readings)
@@ -90,8 +94,11 @@ def simulate_charger_readings(spec, days: pd.DatetimeIndex, utilisation: float, 
 
 
 def test_recovers_charger_utilisation_from_session_counts():
-    spec = charger_spec(charger=ChargerParams(sessions_per_unit_day=6.0, energy_per_session_kwh=25.0, growth_per_year=0.0,
-                                              weekend_factor=0.5))
+    spec = charger_spec(
+        charger=ChargerParams(
+            sessions_per_unit_day=6.0, energy_per_session_kwh=25.0, growth_per_year=0.0, weekend_factor=0.5
+        )
+    )
     days = pd.date_range("2024-01-01", periods=120, freq="D")
     readings = simulate_charger_readings(spec, days, utilisation=0.7, rng=np.random.default_rng(11))
     cal = calibrate(spec, typical_year(spec), readings)

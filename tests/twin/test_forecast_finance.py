@@ -41,11 +41,25 @@ def pv_calibration(pv_spec, pv_typical, greensboro):
 
 def steady_charger():
     """4 chargers x 5 sessions x 20 kWh = 400 kWh every day, no growth, no weekend dip."""
-    return charger_spec(charger=ChargerParams(sessions_per_unit_day=5.0, energy_per_session_kwh=20.0, growth_per_year=0.0,
-                                              weekend_factor=1.0, daily_sd_rel=0.05),
-                        finance=Finance(opex_per_year=3650.0, opex_per_kwh=0.01, distribution_share=0.8,
-                                        token_supply=1000, token_price=100.0, life_years=2.0, discount_rate=0.10),
-                        commissioned=dt.date(2024, 1, 1))
+    return charger_spec(
+        charger=ChargerParams(
+            sessions_per_unit_day=5.0,
+            energy_per_session_kwh=20.0,
+            growth_per_year=0.0,
+            weekend_factor=1.0,
+            daily_sd_rel=0.05,
+        ),
+        finance=Finance(
+            opex_per_year=3650.0,
+            opex_per_kwh=0.01,
+            distribution_share=0.8,
+            token_supply=1000,
+            token_price=100.0,
+            life_years=2.0,
+            discount_rate=0.10,
+        ),
+        commissioned=dt.date(2024, 1, 1),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +78,9 @@ def test_forecast_starts_after_the_readings_and_spans_the_horizon(pv_typical, pv
     forecast = forecast_energy(pv_typical, pv_calibration, start, months)
     frame = forecast.monthly
     assert len(frame) == months and frame.index[0] == start and frame["days"].iloc[0] == 31
-    assert (frame["energy_p90_wh"] < frame["energy_p50_wh"]).all() and (frame["energy_p50_wh"] < frame["energy_p10_wh"]).all()
+    assert (frame["energy_p90_wh"] < frame["energy_p50_wh"]).all() and (
+        frame["energy_p50_wh"] < frame["energy_p10_wh"]
+    ).all()
     assert np.allclose(frame["energy_p90_wh"], frame["energy_p50_wh"] * (1 - Z90 * frame["sd_rel"]))
     assert (frame["sd_rel"] > frame["weather_sd_rel"]).all()
     assert forecast.total_p50_wh == pytest.approx(frame["energy_p50_wh"].sum())

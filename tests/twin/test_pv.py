@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rwa_sdk.twin import Location, PvParams, WeatherFileError, clearsky_weather, load_weather, pv_power, shipped_weather_files
+from rwa_sdk.twin import (
+    Location,
+    PvParams,
+    WeatherFileError,
+    clearsky_weather,
+    load_weather,
+    pv_power,
+    shipped_weather_files,
+)
 
 
 def test_shipped_weather_files_are_found_and_parsed_in_si_units():
@@ -32,10 +40,18 @@ def test_unknown_weather_file_raises():
 def test_dc_and_ac_power_match_hand_calculation_at_1000_w_m2():
     # Horizontal array, 1000 W/m2 all diffuse (no angle-of-incidence loss), 20 C air, 1 m/s wind.
     index = pd.date_range("2019-06-21 11:00", periods=1, freq="h", tz="Etc/GMT+5")
-    weather = pd.DataFrame({"ghi_w_m2": [1000.0], "dni_w_m2": [0.0], "dhi_w_m2": [1000.0], "temp_air_c": [20.0],
-                            "wind_speed_m_s": [1.0]}, index=index)
-    params = PvParams(tilt_deg=0.0, azimuth_deg=180.0, losses_pct=14.0, dc_ac_ratio=1.2, inverter_efficiency=0.96,
-                      gamma_pdc_per_c=-0.0037)
+    weather = pd.DataFrame(
+        {"ghi_w_m2": [1000.0], "dni_w_m2": [0.0], "dhi_w_m2": [1000.0], "temp_air_c": [20.0], "wind_speed_m_s": [1.0]},
+        index=index,
+    )
+    params = PvParams(
+        tilt_deg=0.0,
+        azimuth_deg=180.0,
+        losses_pct=14.0,
+        dc_ac_ratio=1.2,
+        inverter_efficiency=0.96,
+        gamma_pdc_per_c=-0.0037,
+    )
     out = pv_power(weather, Location(36.1, -79.95, 273.0, "Etc/GMT+5"), 10.0, params).iloc[0]
     # SAPM open rack glass/polymer: a=-3.56, b=-0.075, dT=3.
     module_c = 1000 * math.exp(-3.56 - 0.075 * 1.0) + 20.0
@@ -68,7 +84,7 @@ def test_clear_sky_noon_power_of_a_south_facing_array_at_equinox():
 def test_inverter_clips_at_ac_rating(greensboro):
     weather, location = greensboro
     params = PvParams(dc_ac_ratio=1.6)
-    ac = pv_power(weather.iloc[:24 * 120], location, 100.0, params)["ac_power_w"]
+    ac = pv_power(weather.iloc[: 24 * 120], location, 100.0, params)["ac_power_w"]
     assert ac.max() <= 100_000 / 1.6 + 1e-6
     assert (ac > 100_000 / 1.6 - 1).any()
 

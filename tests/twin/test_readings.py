@@ -11,10 +11,12 @@ T0 = 1_700_000_000
 
 
 def test_records_become_a_utc_indexed_frame_sorted_by_start():
-    frame = readings_frame([
-        {"periodStart": T0 + 3600, "periodEnd": T0 + 7200, "energyWh": 12.5, "device": "0xabc"},
-        {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 10, "device": "0xabc"},
-    ])
+    frame = readings_frame(
+        [
+            {"periodStart": T0 + 3600, "periodEnd": T0 + 7200, "energyWh": 12.5, "device": "0xabc"},
+            {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 10, "device": "0xabc"},
+        ]
+    )
     assert list(frame.columns) == ["period_end", "energy_wh", "device"]
     assert frame.index[0] == pd.Timestamp(T0, unit="s", tz="UTC")
     assert frame["energy_wh"].tolist() == [10.0, 12.5]
@@ -22,20 +24,25 @@ def test_records_become_a_utc_indexed_frame_sorted_by_start():
 
 
 def test_a_resent_period_keeps_the_last_value_per_device():
-    frame = readings_frame([
-        {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 1, "device": "a"},
-        {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 2, "device": "a"},
-        {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 5, "device": "b"},
-    ])
+    frame = readings_frame(
+        [
+            {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 1, "device": "a"},
+            {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 2, "device": "a"},
+            {"periodStart": T0, "periodEnd": T0 + 3600, "energyWh": 5, "device": "b"},
+        ]
+    )
     assert sorted(frame["energy_wh"]) == [2.0, 5.0]
 
 
-@pytest.mark.parametrize("record, problem", [
-    ({"periodEnd": T0, "energyWh": 1}, "missing key periodStart"),
-    ({"periodStart": T0, "periodEnd": T0, "energyWh": 1}, "not after"),
-    ({"periodStart": T0, "periodEnd": T0 + 1, "energyWh": -1}, "negative"),
-    ({"periodStart": "x", "periodEnd": T0 + 1, "energyWh": 1}, "bad value"),
-])
+@pytest.mark.parametrize(
+    "record, problem",
+    [
+        ({"periodEnd": T0, "energyWh": 1}, "missing key periodStart"),
+        ({"periodStart": T0, "periodEnd": T0, "energyWh": 1}, "not after"),
+        ({"periodStart": T0, "periodEnd": T0 + 1, "energyWh": -1}, "negative"),
+        ({"periodStart": "x", "periodEnd": T0 + 1, "energyWh": 1}, "bad value"),
+    ],
+)
 def test_malformed_records_raise_with_their_position(record, problem):
     with pytest.raises(ReadingsError, match=problem) as error:
         readings_frame([{"periodStart": T0, "periodEnd": T0 + 60, "energyWh": 1}, record])
@@ -48,16 +55,27 @@ def test_csv_export_is_read_back(tmp_path):
     assert read_readings_csv(str(path))["energy_wh"].iloc[0] == 250.5
 
 
-record = st.fixed_dictionaries({
-    "periodStart": st.integers(0, 2**40), "duration": st.integers(-5, 7200),
-    "energyWh": st.floats(-10, 1e9, allow_nan=False), "device": st.sampled_from(["a", "b", "c"]),
-})
+record = st.fixed_dictionaries(
+    {
+        "periodStart": st.integers(0, 2**40),
+        "duration": st.integers(-5, 7200),
+        "energyWh": st.floats(-10, 1e9, allow_nan=False),
+        "device": st.sampled_from(["a", "b", "c"]),
+    }
+)
 
 
 @given(st.lists(record, max_size=30))
 def test_parser_accepts_exactly_the_valid_records(raw):
-    records = [{"periodStart": r["periodStart"], "periodEnd": r["periodStart"] + r["duration"], "energyWh": r["energyWh"],
-                "device": r["device"]} for r in raw]
+    records = [
+        {
+            "periodStart": r["periodStart"],
+            "periodEnd": r["periodStart"] + r["duration"],
+            "energyWh": r["energyWh"],
+            "device": r["device"],
+        }
+        for r in raw
+    ]
     valid = all(r["duration"] > 0 and r["energyWh"] >= 0 for r in raw)
     if not valid:
         with pytest.raises(ReadingsError):

@@ -43,7 +43,9 @@ def test_tornado_moves_yield_in_the_economic_direction(report):
     assert table.loc["opex", "yield_high"] < base < table.loc["opex", "yield_low"]
     assert table.loc["degradation", "yield_high"] < base < table.loc["degradation", "yield_low"]
     # Revenue is linear in tariff, so +/-10 % of tariff moves gross yield by exactly 10 % of revenue per token.
-    revenue_yield = report.cashflows["revenue_p50"].sum() / report.spec.finance.token_supply / report.spec.finance.token_price
+    revenue_yield = (
+        report.cashflows["revenue_p50"].sum() / report.spec.finance.token_supply / report.spec.finance.token_price
+    )
     assert table.loc["tariff", "yield_high"] - base == pytest.approx(0.1 * revenue_yield, rel=1e-6)
     assert list(report.sensitivity["swing"]) == sorted(report.sensitivity["swing"], reverse=True)
     # Over the remaining life, faster degradation costs value far more than one year of yield shows.
@@ -95,27 +97,41 @@ token_supply = 100000
 """)
     csv = tmp_path / "readings.csv"
     epoch = pd.Timestamp(0, tz="UTC")
-    frame = pd.DataFrame({"periodStart": (pv_readings.index - epoch) // pd.Timedelta("1s"),
-                          "periodEnd": (pv_readings["period_end"] - epoch) // pd.Timedelta("1s"),
-                          "energyWh": pv_readings["energy_wh"], "device": pv_readings["device"]})
+    frame = pd.DataFrame(
+        {
+            "periodStart": (pv_readings.index - epoch) // pd.Timedelta("1s"),
+            "periodEnd": (pv_readings["period_end"] - epoch) // pd.Timedelta("1s"),
+            "energyWh": pv_readings["energy_wh"],
+            "device": pv_readings["device"],
+        }
+    )
     frame.to_csv(csv, index=False)
     runner = CliRunner()
     out = tmp_path / "out"
-    result = runner.invoke(twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(out), "--horizon", "6"])
+    result = runner.invoke(
+        twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(out), "--horizon", "6"]
+    )
     assert result.exit_code == 0, result.output
     assert "2019-09" in result.output and "DCF value per token" in result.output
     assert (out / "tornado.png").exists()
-    result = runner.invoke(twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(out), "--json"])
+    result = runner.invoke(
+        twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(out), "--json"]
+    )
     assert result.exit_code == 0
     assert len(json.loads(result.output)["forecast"]["monthly"]) == 12
 
 
 def test_cli_reports_a_bad_spec_as_a_clean_error(tmp_path):
     spec = tmp_path / "bad.toml"
-    spec.write_text('name = "x"\nkind = "pv"\ncapacity = -1.0\n[location]\nlatitude = 1\nlongitude = 2\n[tariff]\nflat_per_kwh = 0.1\n')
+    spec.write_text(
+        'name = "x"\nkind = "pv"\ncapacity = -1.0\n[location]\nlatitude = 1\nlongitude = 2\n'
+        "[tariff]\nflat_per_kwh = 0.1\n"
+    )
     csv = tmp_path / "r.csv"
     csv.write_text("periodStart,periodEnd,energyWh\n0,3600,1\n")
-    result = CliRunner().invoke(twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        twin_cli, ["report", "--spec", str(spec), "--readings", str(csv), "--out", str(tmp_path)]
+    )
     assert result.exit_code != 0 and "capacity" in result.output
 
 

@@ -10,8 +10,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def minimal(**changes):
-    data = {"name": "a", "kind": "pv", "capacity": 10.0, "location": {"latitude": 36.1, "longitude": -79.9},
-            "tariff": {"flat_per_kwh": 0.1}}
+    data = {
+        "name": "a",
+        "kind": "pv",
+        "capacity": 10.0,
+        "location": {"latitude": 36.1, "longitude": -79.9},
+        "tariff": {"flat_per_kwh": 0.1},
+    }
     data.update(changes)
     return data
 

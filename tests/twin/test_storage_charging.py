@@ -10,8 +10,16 @@ from rwa_sdk.twin.storage import charge_energy_wh, daily_discharge_wh, fade_per_
 
 from .conftest import charger_spec
 
-PARAMS = StorageParams(depth_of_discharge=0.9, round_trip_efficiency=0.85, cycles_per_day=1.5, calendar_fade_per_year=0.01,
-                       fade_per_cycle=0.00002, charge_price_per_kwh=0.04, charge_hour=3, discharge_hour=19)
+PARAMS = StorageParams(
+    depth_of_discharge=0.9,
+    round_trip_efficiency=0.85,
+    cycles_per_day=1.5,
+    calendar_fade_per_year=0.01,
+    fade_per_cycle=0.00002,
+    charge_price_per_kwh=0.04,
+    charge_hour=3,
+    discharge_hour=19,
+)
 
 
 def test_battery_discharges_capacity_times_depth_times_cycles():
@@ -67,8 +75,11 @@ def test_charger_day_to_day_spread_falls_with_more_sessions():
 
 
 def test_charger_typical_year_applies_weekday_and_growth_by_date():
-    spec = charger_spec(charger=ChargerParams(sessions_per_unit_day=5.0, energy_per_session_kwh=20.0, growth_per_year=0.1,
-                                              weekend_factor=0.5))
+    spec = charger_spec(
+        charger=ChargerParams(
+            sessions_per_unit_day=5.0, energy_per_session_kwh=20.0, growth_per_year=0.1, weekend_factor=0.5
+        )
+    )
     typical = charger_typical_year(spec)
     dates = pd.DatetimeIndex(["2025-01-06", "2025-01-11"])  # a Monday and a Saturday, ~1 year in
     expected = typical.expected_daily_wh(dates, spec.commissioned)
