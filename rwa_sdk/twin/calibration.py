@@ -169,7 +169,10 @@ def calibrate(
 
     ``readings`` is a frame from :func:`readings_frame` or a tz-aware series of energy per period.
     """
-    daily = daily_readings(as_readings_frame(readings), spec.location.tz)
+    frame = as_readings_frame(readings)
+    if frame.empty:
+        raise CalibrationError(0, min_days)
+    daily = daily_readings(frame, spec.location.tz)
     commissioned = spec.commissioned or daily.index[0]
     days = classify_days(daily, typical, commissioned)
     counts = days["status"].value_counts()

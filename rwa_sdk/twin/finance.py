@@ -19,7 +19,7 @@ from .storage import margin_per_kwh
 
 @dataclass(frozen=True)
 class Valuation:
-    """Token economics over the forecast horizon (P50 and P90) and the DCF value per token (P50)."""
+    """Token economics over the forecast horizon (P50, and P90 of the horizon total) and DCF value per token."""
 
     horizon_months: int
     revenue_p50: float
@@ -93,23 +93,35 @@ def dcf_value_per_token(
 
 
 def valuation(spec: SiteSpec, typical: TypicalYear, calibration: Calibration, forecast: Forecast) -> Valuation:
-    """Horizon revenue, distributions, yield and DCF value per token for one forecast."""
+    """Horizon revenue, distributions, yield and DCF value per token for one forecast.
+
+    The horizon P90 is that of the horizon *total* (months partly offset each other), not the sum
+    of monthly P90s, which would be far rarer than one year in ten.
+    """
     flows = cashflows(forecast, spec, typical)
     start = forecast.monthly.index[0]
     value, life_left = dcf_value_per_token(spec, typical, calibration, start)
-    price = spec.finance.token_price
+    fin = spec.finance
+    p90_share = forecast.total_p90_wh / forecast.total_p50_wh if forecast.total_p50_wh > 0 else 0.0
+    revenue_p90 = float(flows["revenue_p50"].sum()) * p90_share
+    opex_p90 = fin.opex_per_year * float(forecast.monthly["days"].sum()) / 365.0 + fin.opex_per_kwh * (
+        forecast.total_p90_wh / 1000.0
+    )
+    distributable_p90 = (revenue_p90 - opex_p90) * fin.distribution_share
+    per_token_p90 = distributable_p90 / fin.token_supply
+    months = forecast.horizon_months
     return Valuation(
-        horizon_months=forecast.horizon_months,
+        horizon_months=months,
         revenue_p50=float(flows["revenue_p50"].sum()),
         opex=float(flows["opex_p50"].sum()),
         distributable_p50=float(flows["distributable_p50"].sum()),
-        distributable_p90=float(flows["distributable_p90"].sum()),
+        distributable_p90=distributable_p90,
         per_token_p50=float(flows["per_token_p50"].sum()),
-        per_token_p90=float(flows["per_token_p90"].sum()),
-        annualised_yield_p50=annualised_yield(flows["per_token_p50"], price),
-        annualised_yield_p90=annualised_yield(flows["per_token_p90"], price),
+        per_token_p90=per_token_p90,
+        annualised_yield_p50=annualised_yield(flows["per_token_p50"], fin.token_price),
+        annualised_yield_p90=per_token_p90 * 12.0 / months / fin.token_price,
         value_per_token=value,
         remaining_life_years=life_left,
-        token_price=price,
-        currency=spec.finance.currency,
+        token_price=fin.token_price,
+        currency=fin.currency,
     )

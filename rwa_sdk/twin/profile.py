@@ -7,7 +7,7 @@ finance never need to know the asset kind.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,6 @@ class TypicalYear:
     trend_per_year: float
     weekday_factor: tuple[float, ...] = (1.0,) * 7
     reference_daily_wh: pd.Series | None = None
-    extras: dict = field(default_factory=dict)
 
     def monthly_sd_rel(self, month: int, n_days: float | None = None) -> float:
         """Relative sd of the energy of ``n_days`` days of ``month`` (a full month if None)."""

@@ -17,6 +17,7 @@ from rwa_sdk.twin import (
     energy_series_frame,
     meter_readings,
     pv_power,
+    readings_frame,
     typical_year,
 )
 from rwa_sdk.twin.charging import commuter_shape
@@ -112,3 +113,5 @@ def test_too_few_usable_days_raise_calibration_error(pv_spec, pv_typical, greens
     with pytest.raises(CalibrationError) as error:
         calibrate(pv_spec, pv_typical, energy_series_frame(truth))
     assert error.value.usable_days < error.value.needed
+    with pytest.raises(CalibrationError):
+        calibrate(pv_spec, pv_typical, readings_frame([]))

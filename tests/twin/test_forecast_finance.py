@@ -129,6 +129,11 @@ def test_valuation_reports_p90_below_p50_and_consistent_yield(pv_spec, pv_typica
     forecast = forecast_energy(pv_typical, pv_calibration, pd.Period("2019-07", freq="M"), 12)
     result = valuation(pv_spec, pv_typical, pv_calibration, forecast)
     assert result.per_token_p90 < result.per_token_p50
+    # The horizon P90 diversifies over months: above the sum of monthly P90s, below P50.
+    flows = cashflows(forecast, pv_spec, pv_typical)
+    assert flows["per_token_p90"].sum() < result.per_token_p90
+    energy_ratio = forecast.total_p90_wh / forecast.total_p50_wh
+    assert result.distributable_p90 == pytest.approx(result.revenue_p50 * energy_ratio - result.opex)
     assert result.annualised_yield_p50 == pytest.approx(result.per_token_p50 / pv_spec.finance.token_price)
     assert result.remaining_life_years == pytest.approx(24.5)
     assert 0 < result.value_per_token < 25 * result.per_token_p50

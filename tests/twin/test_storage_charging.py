@@ -86,3 +86,10 @@ def test_charger_typical_year_applies_weekday_and_growth_by_date():
     years = (dates - pd.Timestamp("2024-01-01")).days / 365.25
     assert expected.iloc[0] == pytest.approx(400_000.0 * 1.1 ** years[0])
     assert expected.iloc[1] == pytest.approx(200_000.0 * 1.1 ** years[1])
+
+
+def test_swap_station_uses_a_daytime_plateau_profile():
+    swap = charger_typical_year(charger_spec(kind="swap"))
+    charger = charger_typical_year(charger_spec())
+    assert int(swap.hourly_share.loc[1].idxmax()) == 13 and int(charger.hourly_share.loc[1].idxmax()) == 18
+    assert swap.hourly_share.loc[1].min() > charger.hourly_share.loc[1].min()
