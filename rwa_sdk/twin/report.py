@@ -200,6 +200,14 @@ def build_report(
     return report
 
 
+_FACTOR_LABEL = {
+    "pv": "performance factor (measured / spec model)",
+    "storage": "throughput vs plan",
+    "charger": "utilisation vs spec",
+    "swap": "utilisation vs spec",
+}
+
+
 def render_table(report: TwinReport) -> Group:
     """The monthly forecast and the headline figures as two rich tables."""
     cur = report.spec.finance.currency
@@ -219,7 +227,7 @@ def render_table(report: TwinReport) -> Group:
     cal, val = report.calibration, report.valuation
     headline = Table(title="calibration and value", show_header=False)
     summary = [
-        ("performance factor", f"{cal.performance_factor:.3f} ± {cal.performance_factor_se:.3f}"),
+        (_FACTOR_LABEL[report.spec.kind], f"{cal.performance_factor:.3f} ± {cal.performance_factor_se:.3f}"),
         (
             "availability achieved (spec)",
             f"{cal.availability:.3f} ± {cal.availability_se:.3f} ({report.spec.availability:.3f})",
