@@ -6,6 +6,7 @@ and ``--json`` for machine-readable output where it prints results.
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 import sys
@@ -33,7 +34,22 @@ def _emit(data: Any, as_json: bool, title: str = "") -> None:
     Console().print(table)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Subcommand groups whose modules (pandas, pvlib, ...) load only when they are used."""
+
+    lazy = {"twin": "rwa_sdk.twin.report:twin_cli"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="rwa-sdk")
 def main() -> None:
     """rwa-sdk: tokenize new-energy assets as ERC-3643 security tokens."""

@@ -1,0 +1,198 @@
+"""Solar PV model: typical-year weather from pvlib's shipped files, PVWatts DC/AC chain.
+
+Pure functions over pandas objects, units in the names. Weather is always hourly, labelled at the
+start of the hour, in the file's fixed-offset standard time, on a non-leap reference year.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pvlib
+
+from .profile import TypicalYear, hourly_share_from_power, smooth_keep_monthly_totals, variability_from_days
+from .spec import Location, PvParams, SiteSpec
+
+REFERENCE_YEAR = 2019
+WEATHER_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s")
+SAPM_OPEN_RACK = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"]
+
+
+class WeatherFileError(FileNotFoundError):
+    """The named weather file is neither a path nor one of pvlib's shipped sample files."""
+
+
+def shipped_weather_files() -> tuple[str, ...]:
+    """Typical-year files that ship inside pvlib (no download needed)."""
+    data = Path(pvlib.__file__).parent / "data"
+    return tuple(sorted(p.name for p in data.iterdir() if _is_typical_year_file(p)))
+
+
+def _is_typical_year_file(path: Path) -> bool:
+    name = path.name.upper()
+    return name.endswith(".TM2") or (name.endswith(".CSV") and "TY" in name and name[:6].isdigit())
+
+
+def _resolve(name: str | Path) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = Path(pvlib.__file__).parent / "data" / str(name)
+    if shipped.is_file():
+        return shipped
+    raise WeatherFileError(f"weather file {name!s} not found (shipped files: {', '.join(shipped_weather_files())})")
+
+
+def _reference_index(n_hours: int, utc_offset_h: float) -> pd.DatetimeIndex:
+    tz = f"Etc/GMT{-int(utc_offset_h):+d}" if utc_offset_h else "UTC"
+    return pd.date_range(f"{REFERENCE_YEAR}-01-01", periods=n_hours, freq="h", tz=tz)
+
+
+def load_weather(name: str | Path) -> tuple[pd.DataFrame, Location]:
+    """Read a TMY2/TMY3 file into hourly weather on the reference year, and the file's location.
+
+    TMY3 stamps hours at their end, TMY2 (as pvlib reads it) at their start; both become
+    start-of-hour labels. A typical year mixes calendar years, so the year is replaced.
+    """
+    path = _resolve(name)
+    if path.suffix.lower() == ".tm2":
+        raw, meta = pvlib.iotools.read_tmy2(path)
+        frame = pd.DataFrame(
+            {
+                "ghi_w_m2": raw["GHI"],
+                "dni_w_m2": raw["DNI"],
+                "dhi_w_m2": raw["DHI"],
+                # TMY2 stores temperature and wind speed in tenths.
+                "temp_air_c": raw["DryBulb"] / 10.0,
+                "wind_speed_m_s": raw["Wspd"] / 10.0,
+            }
+        )
+    else:
+        raw, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+        frame = pd.DataFrame(
+            {
+                "ghi_w_m2": raw["ghi"],
+                "dni_w_m2": raw["dni"],
+                "dhi_w_m2": raw["dhi"],
+                "temp_air_c": raw["temp_air"],
+                "wind_speed_m_s": raw["wind_speed"],
+            }
+        )
+    offset = float(meta["TZ"])
+    frame.index = _reference_index(len(frame), offset)
+    location = Location(float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), str(frame.index.tz))
+    return frame.astype(float), location
+
+
+def clearsky_weather(
+    location: Location, index: pd.DatetimeIndex, temp_air_c: float = 20.0, wind_speed_m_s: float = 1.0
+) -> pd.DataFrame:
+    """Ineichen clear-sky irradiance (Linke turbidity from pvlib's shipped climatology) at mid-hour."""
+    site = pvlib.location.Location(location.latitude, location.longitude, location.tz, location.altitude_m)
+    sky = site.get_clearsky(index + pd.Timedelta(minutes=30), model="ineichen")
+    sky.index = index
+    return pd.DataFrame(
+        {
+            "ghi_w_m2": sky["ghi"],
+            "dni_w_m2": sky["dni"],
+            "dhi_w_m2": sky["dhi"],
+            "temp_air_c": temp_air_c,
+            "wind_speed_m_s": wind_speed_m_s,
+        },
+        index=index,
+    )
+
+
+def scale_irradiance(weather: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The same weather with every irradiance component multiplied (for sensitivity runs)."""
+    scaled = weather.copy()
+    for column in ("ghi_w_m2", "dni_w_m2", "dhi_w_m2"):
+        scaled[column] = scaled[column] * factor
+    return scaled
+
+
+def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, params: PvParams) -> pd.DataFrame:
+    """Hourly plane-of-array irradiance, cell temperature and DC/AC power of a fixed-tilt array.
+
+    Chain: NREL SPA sun position at mid-hour, Hay-Davies transposition, physical IAM on the beam,
+    SAPM cell temperature (open rack), PVWatts DC with lumped losses, PVWatts inverter with clipping.
+    Returns columns poa_w_m2, cell_temp_c, dc_power_w, ac_power_w (hour means, so W x 1 h = Wh).
+    """
+    mid = weather.index + pd.Timedelta(minutes=30)
+    sun = pvlib.solarposition.get_solarposition(
+        mid, location.latitude, location.longitude, location.altitude_m, temperature=weather["temp_air_c"].to_numpy()
+    )
+    zenith = sun["apparent_zenith"].to_numpy()
+    azimuth = sun["azimuth"].to_numpy()
+    dni_extra = pvlib.irradiance.get_extra_radiation(mid).to_numpy()
+    dni = weather["dni_w_m2"].to_numpy()
+    dni = np.where(zenith < 90, dni, 0.0)
+    poa = pvlib.irradiance.get_total_irradiance(
+        params.tilt_deg,
+        params.azimuth_deg,
+        zenith,
+        azimuth,
+        dni,
+        weather["ghi_w_m2"].to_numpy(),
+        weather["dhi_w_m2"].to_numpy(),
+        dni_extra=dni_extra,
+        albedo=params.albedo,
+        model="haydavies",
+    )
+    aoi = pvlib.irradiance.aoi(params.tilt_deg, params.azimuth_deg, zenith, azimuth)
+    iam = pvlib.iam.physical(aoi)
+    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float)).clip(min=0.0)
+    effective = (
+        np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float)) * np.nan_to_num(iam)
+        + np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float))
+    ).clip(min=0.0)
+    cell = pvlib.temperature.sapm_cell(
+        poa_global, weather["temp_air_c"].to_numpy(), weather["wind_speed_m_s"].to_numpy(), **SAPM_OPEN_RACK
+    )
+    pdc0_w = capacity_kw_dc * 1000.0
+    dc = pvlib.pvsystem.pvwatts_dc(effective, cell, pdc0_w, params.gamma_pdc_per_c) * (1 - params.losses_pct / 100)
+    dc = np.clip(dc, 0.0, None)
+    pac0_w = pdc0_w / params.dc_ac_ratio
+    ac = pvlib.inverter.pvwatts(dc, pac0_w / params.inverter_efficiency, eta_inv_nom=params.inverter_efficiency)
+    ac = np.clip(np.nan_to_num(ac), 0.0, pac0_w)
+    return pd.DataFrame(
+        {"poa_w_m2": poa_global, "cell_temp_c": cell, "dc_power_w": dc, "ac_power_w": ac}, index=weather.index
+    )
+
+
+def daily_energy_wh(power_w: pd.Series) -> pd.Series:
+    """Daily energy from hourly mean power (start-of-hour labels, local standard time)."""
+    return power_w.groupby(power_w.index.date).sum().rename("energy_wh")
+
+
+def pv_typical_year(spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0) -> TypicalYear:
+    """Reduce the spec's array on its typical-year weather to a :class:`TypicalYear`.
+
+    The sun is placed at the spec's coordinates; the hourly weather (and its local clock) comes from
+    the spec's weather file, so pick the shipped file closest in climate to the site.
+    """
+    if weather is None:
+        weather, _ = load_weather(spec.pv.weather_file)
+    if irradiance_factor != 1.0:
+        weather = scale_irradiance(weather, irradiance_factor)
+    location = Location(
+        spec.location.latitude, spec.location.longitude, spec.location.altitude_m, str(weather.index.tz)
+    )
+    power = pv_power(weather, location, spec.capacity, spec.pv)
+    clear = pv_power(clearsky_weather(location, weather.index), location, spec.capacity, spec.pv)
+    raw = daily_energy_wh(power["ac_power_w"])
+    cv, kappa = variability_from_days(raw)
+    reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
+    return TypicalYear(
+        daily_wh=smooth_keep_monthly_totals(raw),
+        raw_daily_wh=raw,
+        # Ceiling: a lossless array under clear sky, +10 % (room for a spec that is wrong in tilt/losses).
+        upper_daily_wh=daily_energy_wh(clear["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0 * 1.1,
+        daily_cv=cv,
+        kappa=kappa,
+        hourly_share=hourly_share_from_power(power["ac_power_w"]),
+        trend_per_year=-spec.degradation_per_year,
+        reference_daily_wh=smooth_keep_monthly_totals(reference),
+    )
