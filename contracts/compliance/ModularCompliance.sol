@@ -34,8 +34,14 @@ contract ModularCompliance is Ownable, IModularCompliance {
         uint96 moduleCount;
     }
 
+    /// @dev A module and whether it keeps books (needs the after-move hooks) share a slot.
+    struct Slot {
+        address module;
+        bool hooks;
+    }
+
     Binding private _binding;
-    mapping(uint256 => address) private _moduleAt;
+    mapping(uint256 => Slot) private _moduleAt;
     mapping(address => bool) private _moduleBound;
 
     modifier onlyToken() {
@@ -73,7 +79,7 @@ contract ModularCompliance is Ownable, IModularCompliance {
             revert ComplianceModuleCannotBind(module);
         }
         IModule(module).bindCompliance(address(this));
-        _moduleAt[count] = module;
+        _moduleAt[count] = Slot(module, _needsHooks(module));
         _binding.moduleCount = uint96(count + 1);
         _moduleBound[module] = true;
         emit ModuleAdded(module);
@@ -85,7 +91,7 @@ contract ModularCompliance is Ownable, IModularCompliance {
         IModule(module).unbindCompliance(address(this));
         uint256 last = _binding.moduleCount - 1;
         for (uint256 i; i <= last; ++i) {
-            if (_moduleAt[i] == module) {
+            if (_moduleAt[i].module == module) {
                 _moduleAt[i] = _moduleAt[last];
                 delete _moduleAt[last];
                 break;
@@ -114,7 +120,8 @@ contract ModularCompliance is Ownable, IModularCompliance {
     function transferred(address from, address to, uint256 amount) external onlyToken {
         uint256 length = _binding.moduleCount;
         for (uint256 i; i < length; ++i) {
-            IModule(_moduleAt[i]).moduleTransferAction(from, to, amount);
+            Slot memory slot = _moduleAt[i];
+            if (slot.hooks) IModule(slot.module).moduleTransferAction(from, to, amount);
         }
     }
 
@@ -122,7 +129,8 @@ contract ModularCompliance is Ownable, IModularCompliance {
     function created(address to, uint256 amount) external onlyToken {
         uint256 length = _binding.moduleCount;
         for (uint256 i; i < length; ++i) {
-            IModule(_moduleAt[i]).moduleMintAction(to, amount);
+            Slot memory slot = _moduleAt[i];
+            if (slot.hooks) IModule(slot.module).moduleMintAction(to, amount);
         }
     }
 
@@ -130,7 +138,8 @@ contract ModularCompliance is Ownable, IModularCompliance {
     function destroyed(address from, uint256 amount) external onlyToken {
         uint256 length = _binding.moduleCount;
         for (uint256 i; i < length; ++i) {
-            IModule(_moduleAt[i]).moduleBurnAction(from, amount);
+            Slot memory slot = _moduleAt[i];
+            if (slot.hooks) IModule(slot.module).moduleBurnAction(from, amount);
         }
     }
 
@@ -138,7 +147,7 @@ contract ModularCompliance is Ownable, IModularCompliance {
     function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
         uint256 length = _binding.moduleCount;
         for (uint256 i; i < length; ++i) {
-            if (!IModule(_moduleAt[i]).moduleCheck(from, to, amount, address(this))) return false;
+            if (!IModule(_moduleAt[i].module).moduleCheck(from, to, amount, address(this))) return false;
         }
         return true;
     }
@@ -148,8 +157,15 @@ contract ModularCompliance is Ownable, IModularCompliance {
         uint256 length = _binding.moduleCount;
         modules = new address[](length);
         for (uint256 i; i < length; ++i) {
-            modules[i] = _moduleAt[i];
+            modules[i] = _moduleAt[i].module;
         }
+    }
+
+    /// @dev A module that answers `needsHooks() == false` (a stateless rule of this project) is not called after
+    /// moves; any other module, T-REX's included, always is.
+    function _needsHooks(address module) private view returns (bool) {
+        (bool ok, bytes memory result) = module.staticcall(abi.encodeWithSignature("needsHooks()"));
+        return !(ok && result.length == 32 && abi.decode(result, (uint256)) == 0);
     }
 
     /// @inheritdoc IModularCompliance

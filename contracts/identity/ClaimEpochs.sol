@@ -80,6 +80,14 @@ contract ClaimEpochs is Ownable, IClaimEpochs {
     }
 
     /// @inheritdoc IClaimEpochs
+    function areTrustSources(address[] calldata accounts) external view returns (bool) {
+        for (uint256 i; i < accounts.length; ++i) {
+            if (_entries[accounts[i]].role != Role.TrustSource) return false;
+        }
+        return true;
+    }
+
+    /// @inheritdoc IClaimEpochs
     function stampOf(address identity) external view returns (uint256) {
         Entry memory entry = _entries[identity];
         if (entry.role != Role.Identity) return 0;

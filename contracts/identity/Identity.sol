@@ -31,11 +31,14 @@ contract Identity is IIdentity {
     error IdentityClaimNotFound(bytes32 claimId);
     /// @dev The zero address cannot be a key.
     error IdentityInvalidKey();
+    /// @dev Claim schemes must fit in 96 bits.
+    error IdentityInvalidScheme(uint256 scheme);
 
+    /// @dev Issuer and scheme share a slot (schemes are small numbers: 1 ECDSA, 2 RSA, 3 contract).
     struct Claim {
         uint256 topic;
-        uint256 scheme;
         address issuer;
+        uint96 scheme;
         bytes signature;
         bytes data;
         string uri;
@@ -139,11 +142,12 @@ contract Identity is IIdentity {
         if (issuer != address(this) && !IClaimIssuer(issuer).isClaimValid(IIdentity(address(this)), topic, signature, data)) {
             revert IdentityInvalidClaim(issuer, topic);
         }
+        if (scheme > type(uint96).max) revert IdentityInvalidScheme(scheme);
         claimId = keccak256(abi.encode(issuer, topic));
         Claim storage claim = _claims[claimId];
         bool replaced = claim.issuer != address(0);
         claim.topic = topic;
-        claim.scheme = scheme;
+        claim.scheme = uint96(scheme);
         claim.issuer = issuer;
         claim.signature = signature;
         claim.data = data;

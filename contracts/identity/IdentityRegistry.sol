@@ -7,6 +7,7 @@ import {IClaimEpochs} from "../interfaces/IClaimEpochs.sol";
 import {IClaimTopicsRegistry} from "../interfaces/IClaimTopicsRegistry.sol";
 import {ITrustedIssuersRegistry} from "../interfaces/ITrustedIssuersRegistry.sol";
 import {IIdentityRegistryStorage} from "../interfaces/IIdentityRegistryStorage.sol";
+import {IdentityRegistryStorage} from "./IdentityRegistryStorage.sol";
 import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 import {IVerificationCache} from "../interfaces/IVerificationCache.sol";
 import {AgentRole} from "../token/AgentRole.sol";
@@ -14,11 +15,12 @@ import {AgentRole} from "../token/AgentRole.sol";
 /// @title ERC-3643 identity registry with a verification cache that never outlives a revocation
 /// @notice An investor is verified when its identity holds, for every required topic, a claim from an issuer
 /// trusted for that topic that the issuer still considers valid.
-/// @dev Cache: `verify` stores, per identity, the stamp of `claimEpochs` (the identity's own claim counter, the
-/// shared trust counter) plus this registry's configuration counter, but only when the identity, every issuer
-/// whose claim was used and both registries are tracked there (their code reports every change). A check
-/// whose stamp still matches is a proof that no claim was removed or replaced, no signature revoked, no issuer
-/// key or issuer removed and no topic added since: otherwise the full check runs again.
+/// @dev Cache: `verify` stores, in the wallet's slot of the identity storage, an 80-bit tag of this registry, the
+/// identity, the `claimEpochs` stamp (the identity's own claim counter, the shared trust counter) and this
+/// registry's configuration counter, but only when the identity, every issuer whose claim was used and both
+/// registries are tracked there (their code reports every change). A check whose tag still matches proves that
+/// no claim was removed or replaced, no signature revoked, no issuer key or issuer removed and no topic added
+/// since; otherwise the full check runs again. The storage must be an `IdentityRegistryStorage` of this project.
 contract IdentityRegistry is AgentRole, IIdentityRegistry, IVerificationCache {
     /// @dev A registry address is the zero address.
     error IdentityRegistryInvalidAddress();
@@ -40,7 +42,6 @@ contract IdentityRegistry is AgentRole, IIdentityRegistry, IVerificationCache {
     Config private _config;
     IClaimTopicsRegistry private _topics;
     ITrustedIssuersRegistry private _issuers;
-    mapping(address => uint256) private _verifiedStamp;
 
     constructor(
         address initialOwner,
@@ -120,34 +121,32 @@ contract IdentityRegistry is AgentRole, IIdentityRegistry, IVerificationCache {
 
     /// @inheritdoc IVerificationCache
     function verify(address userAddress) external returns (bool) {
-        Config memory config = _config;
-        IIdentity id = config.identityStorage.storedIdentity(userAddress);
+        IIdentityRegistryStorage store = _config.identityStorage;
+        (IIdentity id,, uint80 stored) = IdentityRegistryStorage(address(store)).storedInvestor(userAddress);
         if (address(id) == address(0)) return false;
-        uint256 stamp = _stampOf(id, config.configEpoch);
-        if (stamp != 0 && _verifiedStamp[address(id)] == stamp) return true;
+        uint80 tag = _tagOf(id, _config.configEpoch);
+        if (tag != 0 && stored == tag) return true;
         (bool verified, bool cacheable) = _check(id);
-        if (verified && cacheable && stamp != 0) {
-            _verifiedStamp[address(id)] = stamp;
-            emit VerificationCached(address(id), stamp);
-        }
+        if (verified && cacheable && tag != 0) IdentityRegistryStorage(address(store)).setVerificationTag(userAddress, tag);
         return verified;
     }
 
     /// @inheritdoc IIdentityRegistry
     function isVerified(address userAddress) external view returns (bool) {
-        Config memory config = _config;
-        IIdentity id = config.identityStorage.storedIdentity(userAddress);
+        (IIdentity id,, uint80 stored) = IdentityRegistryStorage(address(_config.identityStorage)).storedInvestor(userAddress);
         if (address(id) == address(0)) return false;
-        uint256 stamp = _stampOf(id, config.configEpoch);
-        if (stamp != 0 && _verifiedStamp[address(id)] == stamp) return true;
+        uint80 tag = _tagOf(id, _config.configEpoch);
+        if (tag != 0 && stored == tag) return true;
         (bool verified,) = _check(id);
         return verified;
     }
 
-    /// @notice Whether the verification of `identity_` is cached and still provably true.
-    function isCached(address identity_) external view returns (bool) {
-        uint256 stamp = _stampOf(IIdentity(identity_), _config.configEpoch);
-        return stamp != 0 && _verifiedStamp[identity_] == stamp;
+    /// @notice Whether the verification of `userAddress` is cached and still provably true.
+    function isCached(address userAddress) external view returns (bool) {
+        (IIdentity id,, uint80 stored) = IdentityRegistryStorage(address(_config.identityStorage)).storedInvestor(userAddress);
+        if (address(id) == address(0)) return false;
+        uint80 tag = _tagOf(id, _config.configEpoch);
+        return tag != 0 && stored == tag;
     }
 
     /// @inheritdoc IIdentityRegistry
@@ -187,32 +186,44 @@ contract IdentityRegistry is AgentRole, IIdentityRegistry, IVerificationCache {
         emit IdentityRegistered(userAddress, identity_);
     }
 
-    /// @dev Zero when caching is impossible; otherwise the counters, with this registry's in the top bits.
-    function _stampOf(IIdentity id, uint64 configEpoch) private view returns (uint256) {
+    /// @dev Zero when caching is impossible; otherwise a non-zero 80-bit digest of this registry, the identity,
+    /// its counters and this registry's configuration counter. Counters only grow, so an old tag never comes back;
+    /// forging a match would need a preimage of an 80-bit keccak digest.
+    function _tagOf(IIdentity id, uint64 configEpoch) private view returns (uint80) {
         if (address(claimEpochs) == address(0)) return 0;
         uint256 stamp = claimEpochs.stampOf(address(id));
         if (stamp == 0) return 0;
-        return stamp | (uint256(configEpoch) << 160);
+        uint80 tag = uint80(uint256(keccak256(abi.encode(address(this), id, stamp, configEpoch))));
+        return tag == 0 ? 1 : tag;
     }
 
     /// @dev The full check, T-REX semantics; `cacheable` only when every contract consulted reports its changes.
     function _check(IIdentity id) private view returns (bool verified, bool cacheable) {
-        IClaimEpochs epochs = claimEpochs;
-        cacheable = address(epochs) != address(0) && epochs.roleOf(address(_topics)) == IClaimEpochs.Role.TrustSource
-            && epochs.roleOf(address(_issuers)) == IClaimEpochs.Role.TrustSource;
         uint256[] memory topics = _topics.getClaimTopics();
+        address[] memory sources = new address[](topics.length + 2);
+        sources[0] = address(_topics);
+        sources[1] = address(_issuers);
+        uint256 count = 2;
         for (uint256 t; t < topics.length; ++t) {
             IClaimIssuer[] memory trusted = _issuers.getTrustedIssuersForClaimTopic(topics[t]);
-            IClaimIssuer used;
+            address used;
             for (uint256 i; i < trusted.length; ++i) {
                 if (_hasValidClaim(id, trusted[i], topics[t])) {
-                    used = trusted[i];
+                    used = address(trusted[i]);
                     break;
                 }
             }
-            if (address(used) == address(0)) return (false, false);
-            if (cacheable && epochs.roleOf(address(used)) != IClaimEpochs.Role.TrustSource) cacheable = false;
+            if (used == address(0)) return (false, false);
+            bool seen;
+            for (uint256 j = 2; j < count; ++j) {
+                if (sources[j] == used) seen = true;
+            }
+            if (!seen) sources[count++] = used;
         }
+        assembly ("memory-safe") {
+            mstore(sources, count)
+        }
+        cacheable = address(claimEpochs) != address(0) && claimEpochs.areTrustSources(sources);
         return (true, cacheable);
     }
 

@@ -20,9 +20,15 @@ contract IdentityRegistryStorage is AgentRole, IIdentityRegistryStorage {
     /// @dev No more than `max` registries.
     error IdentityStorageRegistryLimit(uint256 max);
 
+    /// @notice A registry recorded (or cleared) the tag under which it verified `investorAddress`.
+    event VerificationTagged(address indexed investorAddress, address indexed identityRegistry, uint80 tag);
+
+    /// @dev One slot per wallet: the identity, the country and the verification tag of the last registry that
+    /// cached a positive verification (a hash of that registry, the identity and the change counters).
     struct Investor {
         IIdentity identity;
         uint16 country;
+        uint80 verificationTag;
     }
 
     mapping(address => Investor) private _investors;
@@ -36,7 +42,7 @@ contract IdentityRegistryStorage is AgentRole, IIdentityRegistryStorage {
             revert IdentityStorageInvalidInput(userAddress, address(identity));
         }
         if (address(_investors[userAddress].identity) != address(0)) revert IdentityStorageAlreadyStored(userAddress);
-        _investors[userAddress] = Investor(identity, country);
+        _investors[userAddress] = Investor(identity, country, 0);
         emit IdentityStored(userAddress, identity);
     }
 
@@ -59,7 +65,23 @@ contract IdentityRegistryStorage is AgentRole, IIdentityRegistryStorage {
         if (address(identity) == address(0)) revert IdentityStorageInvalidInput(userAddress, address(identity));
         IIdentity old = _stored(userAddress);
         _investors[userAddress].identity = identity;
+        _investors[userAddress].verificationTag = 0;
         emit IdentityModified(old, identity);
+    }
+
+    /// @notice Record the tag under which the calling registry verified `userAddress` (agents only).
+    /// @dev Shares the wallet's slot, so caching costs a slot update instead of a new slot; a registry reads it back
+    /// with `storedInvestor` and trusts it only when it equals the tag it computes now.
+    function setVerificationTag(address userAddress, uint80 tag) external onlyAgent {
+        _stored(userAddress);
+        _investors[userAddress].verificationTag = tag;
+        emit VerificationTagged(userAddress, msg.sender, tag);
+    }
+
+    /// @notice Identity, country and verification tag of `userAddress` in one read.
+    function storedInvestor(address userAddress) external view returns (IIdentity identity, uint16 country, uint80 verificationTag) {
+        Investor memory investor = _investors[userAddress];
+        return (investor.identity, investor.country, investor.verificationTag);
     }
 
     /// @inheritdoc IIdentityRegistryStorage

@@ -25,6 +25,9 @@ interface IClaimEpochs {
     /// @notice The role `account` is tracked under.
     function roleOf(address account) external view returns (Role);
 
+    /// @notice Whether every one of `accounts` is a tracked trust source.
+    function areTrustSources(address[] calldata accounts) external view returns (bool);
+
     /// @notice Non-zero stamp of `identity`'s verification inputs; zero when the identity is not tracked.
     function stampOf(address identity) external view returns (uint256);
 }

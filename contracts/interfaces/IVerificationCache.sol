@@ -3,9 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title Identity registry extension: verify and remember the result while it provably holds
 interface IVerificationCache {
-    event VerificationCached(address indexed identity, uint256 stamp);
-
-    /// @notice Like `isVerified`, and remembers a positive answer under the current change stamp so that
-    /// the next check costs a stamp comparison; anyone may call it (it only records facts).
+    /// @notice Like `isVerified`, and remembers a positive answer under a tag of the current change counters so
+    /// that the next check costs a tag comparison; anyone may call it (it only records facts).
     function verify(address userAddress) external returns (bool);
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak
 from eth_account import Account
 
 from rwa_sdk import errors
@@ -286,8 +287,30 @@ def test_module_binding_is_per_compliance(world):
     assert not world.chain.call(contract.functions.isComplianceBound(world.outsider.address))
 
 
-@pytest.mark.parametrize("name,plug_and_play", [(n, n not in ("MaxBalanceModule", "MaxHoldersModule")) for n in MODULE_ARTIFACTS])
-def test_module_names_and_plug_and_play(world, name, plug_and_play):
+STATEFUL = ("MaxBalanceModule", "MaxHoldersModule")
+KEEPS_BOOKS = ("MaxBalanceModule", "MaxHoldersModule", "LockUpModule")
+
+
+@pytest.mark.parametrize("name", list(MODULE_ARTIFACTS))
+def test_module_names_plug_and_play_and_hooks(world, name):
     contract, _ = world.chain.deploy(MODULE_ARTIFACTS[name])
     assert world.chain.call(contract.functions.name()) == name
-    assert world.chain.call(contract.functions.isPlugAndPlay()) is plug_and_play
+    assert world.chain.call(contract.functions.isPlugAndPlay()) is (name not in STATEFUL)
+    assert world.chain.call(contract.functions.needsHooks()) is (name in KEEPS_BOOKS)
+
+
+def test_stateless_modules_are_not_called_after_moves(world):
+    """The country allow-list keeps no books: transfers skip its empty hook (cheaper) and still obey it."""
+    world.token.batch_mint({world.alice.address: 10, world.bob.address: 10}, sender=world.agent)
+    sent = world.token.transfer(world.bob.address, 1, sender=world.alice)
+    trace = world.chain.rpc("debug_traceTransaction", sent.tx_hash, {"tracer": "callTracer"})
+
+    def called(node, address, selector):
+        here = node["to"].lower() == address.lower() and node["input"].startswith(selector)
+        return here or any(called(c, address, selector) for c in node.get("calls", []))
+
+    hook = "0x" + keccak(text="moduleTransferAction(address,address,uint256)")[:4].hex()
+    check = "0x" + keccak(text="moduleCheck(address,address,uint256,address)")[:4].hex()
+    allow = world.suite.modules["CountryAllowModule"]
+    assert called(trace, allow, check) and not called(trace, allow, hook)
+    assert called(trace, world.suite.modules["MaxBalanceModule"], hook)

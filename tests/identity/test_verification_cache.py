@@ -11,6 +11,7 @@ IR = "contracts/identity/IdentityRegistry.sol:IdentityRegistry"
 TIR = "contracts/identity/TrustedIssuersRegistry.sol:TrustedIssuersRegistry"
 CTR = "contracts/identity/ClaimTopicsRegistry.sol:ClaimTopicsRegistry"
 EPOCHS = "contracts/identity/ClaimEpochs.sol:ClaimEpochs"
+IRS = "contracts/identity/IdentityRegistryStorage.sol:IdentityRegistryStorage"
 
 
 @pytest.fixture
@@ -23,12 +24,12 @@ def cached(world, ir):
     """Alice and Bob hold tokens; Alice's verification is cached."""
     world.token.mint(world.alice.address, 100, sender=world.agent)
     world.token.mint(world.bob.address, 100, sender=world.agent)
-    assert world.chain.call(ir.functions.isCached(world.identity(world.alice).address))
+    assert world.chain.call(ir.functions.isCached(world.alice.address))
     return world
 
 
 def alice_cached(world, ir) -> bool:
-    return world.chain.call(ir.functions.isCached(world.identity(world.alice).address))
+    return world.chain.call(ir.functions.isCached(world.alice.address))
 
 
 def assert_alice_blocked(world):
@@ -43,11 +44,15 @@ def assert_alice_blocked(world):
 def test_first_verification_fills_the_cache_and_a_hit_is_cheaper(world, ir):
     fn = ir.functions.verify(world.alice.address)
     assert not alice_cached(world, ir)
+    storage = world.chain.contract(IRS, world.suite.identity_storage)
     miss = world.chain.transact(fn, sender=world.outsider)
-    assert miss.events(ir, "VerificationCached")
+    (tagged,) = miss.events(storage, "VerificationTagged")
+    assert tagged["investorAddress"] == world.alice.address and tagged["identityRegistry"] == ir.address
+    assert world.chain.call(storage.functions.storedInvestor(world.alice.address))[2] == tagged["tag"] != 0
+    assert alice_cached(world, ir)
     hit = world.chain.transact(fn, sender=world.outsider)
-    assert not hit.events(ir, "VerificationCached")
-    assert hit.gas_used < miss.gas_used - 20_000
+    assert not hit.events(storage, "VerificationTagged")
+    assert hit.gas_used < miss.gas_used - 50_000
 
 
 def test_unverified_wallet_is_never_cached(world, ir):
@@ -94,6 +99,20 @@ def test_new_required_topic_takes_effect_immediately(cached, ir):
     ctr = world.chain.contract(CTR, world.suite.topics_registry)
     world.chain.transact(ctr.functions.addClaimTopic(ClaimTopic.RISK_TIER), sender=world.owner)
     assert_alice_blocked(world)
+
+
+def test_wallet_moved_to_another_identity_is_rechecked(cached, ir):
+    world = cached
+    world.registry.update_identity(world.alice.address, world.identity(world.bob).address, sender=world.agent)
+    assert not alice_cached(world, ir)
+    assert world.registry.is_verified(world.alice.address)
+
+
+def test_identity_storage_tag_is_written_only_by_bound_registries(world):
+    storage = world.chain.contract(IRS, world.suite.identity_storage)
+    for who in (world.owner, world.agent, world.outsider):
+        with pytest.raises(errors.AgentRoleUnauthorized):
+            world.chain.transact(storage.functions.setVerificationTag(world.alice.address, 1), sender=who)
 
 
 def test_deleted_wallet_is_unverified_immediately(cached, ir):
@@ -155,6 +174,6 @@ def test_identity_not_made_by_the_factory_is_never_cached(world, ir):
         identity.add_claim(world.issuer.sign(world.signer, identity.address, topic, b""), sender=world.agent)
     world.registry.register(Investor(wallet.address, identity.address, 276), sender=world.agent)
     world.token.mint(wallet.address, 5, sender=world.agent)
-    assert not world.chain.call(ir.functions.isCached(identity.address))
+    assert not world.chain.call(ir.functions.isCached(wallet.address))
     identity.remove_claim(world.issuer.address, ClaimTopic.KYC, sender=world.agent)
     assert not world.registry.is_verified(wallet.address)

@@ -60,6 +60,12 @@ abstract contract AbstractModule is IModule {
         return token == address(0) || IToken(token).totalSupply() == 0;
     }
 
+    /// @notice Whether the rule keeps books and must hear about every move; stateless rules answer false so
+    /// `ModularCompliance` skips calling their (empty) hooks.
+    function needsHooks() external pure virtual returns (bool) {
+        return true;
+    }
+
     /// @inheritdoc IModule
     function isPlugAndPlay() external pure virtual returns (bool) {
         return true;

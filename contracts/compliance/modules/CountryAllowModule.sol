@@ -46,6 +46,11 @@ contract CountryAllowModule is AbstractModule {
         return _allowed[compliance][_registry(compliance).investorCountry(to)];
     }
 
+    /// @inheritdoc AbstractModule
+    function needsHooks() external pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc IModule
     function name() external pure returns (string memory) {
         return "CountryAllowModule";

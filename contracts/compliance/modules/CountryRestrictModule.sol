@@ -46,6 +46,11 @@ contract CountryRestrictModule is AbstractModule {
         return !_restricted[compliance][_registry(compliance).investorCountry(to)];
     }
 
+    /// @inheritdoc AbstractModule
+    function needsHooks() external pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc IModule
     function name() external pure returns (string memory) {
         return "CountryRestrictModule";

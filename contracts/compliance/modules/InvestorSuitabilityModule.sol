@@ -99,6 +99,11 @@ contract InvestorSuitabilityModule is AbstractModule {
         return true;
     }
 
+    /// @inheritdoc AbstractModule
+    function needsHooks() external pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc IModule
     function name() external pure returns (string memory) {
         return "InvestorSuitabilityModule";

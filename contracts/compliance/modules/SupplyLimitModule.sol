@@ -27,6 +27,11 @@ contract SupplyLimitModule is AbstractModule {
         return _token(compliance).totalSupply() + value <= _limit[compliance];
     }
 
+    /// @inheritdoc AbstractModule
+    function needsHooks() external pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc IModule
     function name() external pure returns (string memory) {
         return "SupplyLimitModule";
