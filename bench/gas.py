@@ -83,8 +83,24 @@ class Reference:
         return Artifact.from_json(json.loads(self._paths[name].read_text()))
 
 
-def reference(chain: Chain, package: Path, owner: LocalAccount, agent, signer, alice, bob, batch, proxies: bool = True) -> Figures:
-    """T-REX with the same rules; ``proxies=False`` initializes the implementations themselves (no proxy hops)."""
+@dataclass(frozen=True)
+class ReferenceSuite:
+    """A deployed T-REX suite: the addresses the SDK needs."""
+
+    token: str
+    identity_registry: str
+    compliance: str
+    claim_issuer: str
+    identities: dict
+
+
+def deploy_reference(
+    chain: Chain, package: Path, owner: LocalAccount, agent, signer, wallets: list[str], proxies: bool = True
+) -> ReferenceSuite:
+    """T-REX 4.1.6 with the bench's rules and ``wallets`` onboarded (ONCHAINID identities managed by ``agent``).
+
+    ``proxies=False`` initializes the implementations themselves (no proxy hops, the cheapest reference).
+    """
     ref = Reference(package)
 
     def deploy(name: str, *args):
@@ -121,6 +137,7 @@ def reference(chain: Chain, package: Path, owner: LocalAccount, agent, signer, a
         send(token.functions.init(ir.address, mc.address, "Solar Bench", "SBN", 0, ZERO))
     send(irs.functions.bindIdentityRegistry(ir.address))
     send(ir.functions.addAgent(agent.address))
+    send(ir.functions.addAgent(token.address))  # as TREXFactory does: recovery registers the new wallet
     send(token.functions.addAgent(agent.address))
     send(token.functions.unpause(), sender=agent)  # T-REX tokens start paused
 
@@ -144,16 +161,21 @@ def reference(chain: Chain, package: Path, owner: LocalAccount, agent, signer, a
         send(mc.functions.callModuleFunction(configure(module), module.address))
 
     registry = IdentityRegistry(chain, ir.address)
-    wallets = [alice.address, bob.address, *batch]
-    investors = []
+    investors, identities = [], {}
     for wallet in wallets:
         identity = Identity(chain, deploy("Identity", agent.address, False).address)  # the agent manages the claims
         for topic, data in claims_for(GERMANY).items():
             identity.add_claim(sign_claim(signer, issuer.address, identity.address, topic, data), sender=agent)
         investors.append(Investor(wallet, identity.address, GERMANY))
+        identities[wallet] = identity.address
     for start in range(0, len(investors), 50):
         registry.batch_register(investors[start : start + 50], sender=agent)
-    return measure(chain, AssetToken(chain, token.address), agent, alice, bob, batch)
+    return ReferenceSuite(token.address, ir.address, mc.address, issuer.address, identities)
+
+
+def reference(chain: Chain, package: Path, owner: LocalAccount, agent, signer, alice, bob, batch, proxies: bool = True) -> Figures:
+    suite = deploy_reference(chain, package, owner, agent, signer, [alice.address, bob.address, *batch], proxies)
+    return measure(chain, AssetToken(chain, suite.token), agent, alice, bob, batch)
 
 
 def trex_package(root: Path) -> Path:

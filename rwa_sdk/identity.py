@@ -279,9 +279,9 @@ class IdentityRegistry:
         wallet = to_checksum_address(wallet)
         if self.is_verified(wallet):
             return []
-        identity_address = self.identity_of(wallet)
-        if int(identity_address, 16) == 0:
+        if not self.contains(wallet):
             return [f"{wallet} is not registered in the identity registry"]
+        identity_address = self.identity_of(wallet)
         issuers = self.chain.contract(ISSUERS_ABI, self.chain.call(self.contract.functions.issuersRegistry()))
         identity = Identity(self.chain, identity_address)
         gaps = []

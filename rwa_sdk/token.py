@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.contract import Contract
 
+from . import errors
 from .chain import Chain, Sent
 from .compliance import MODULE_ARTIFACTS, Compliance
 from .identity import (
@@ -158,7 +159,11 @@ class AssetToken:
         for gap in registry.why_not_verified(receiver):
             reasons.append(f"the receiver is not a verified investor: {gap}")
         compliance = self.compliance
-        if not compliance.can_transfer(sender, receiver, amount):
+        try:
+            compliant = compliance.can_transfer(sender, receiver, amount)
+        except errors.ContractError:  # a rule reverted (e.g. it cannot look up an unregistered receiver)
+            compliant = False
+        if not compliant:
             refusals = compliance.refusals(registry.contract, self.contract, sender, receiver, amount)
             reasons.extend(f"{r.rule}: {r.reason}" for r in refusals)
             if not refusals:
