@@ -18,6 +18,7 @@ from web3.exceptions import Web3Exception
 
 from . import errors
 from .chain import Chain, Sent
+from .identity import Sender
 
 COMPLIANCE_ABI = "contracts/interfaces/IModularCompliance.sol:IModularCompliance"
 MODULE_ABI = "contracts/interfaces/IModule.sol:IModule"
@@ -73,41 +74,41 @@ class Compliance:
                 return self.chain.contract(MODULE_ARTIFACTS.get(name, MODULE_ABI), info.address)
         raise LookupError(f"no module named {name!r} is bound to compliance {self.address}")
 
-    def add_module(self, module: str, sender=None) -> Sent:
+    def add_module(self, module: str, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.addModule(to_checksum_address(module)), sender=sender)
 
-    def remove_module(self, module: str, sender=None) -> Sent:
+    def remove_module(self, module: str, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.removeModule(to_checksum_address(module)), sender=sender)
 
-    def call_module(self, module: Contract, function: str, *args: Any, sender=None) -> Sent:
+    def call_module(self, module: Contract, function: str, *args: Any, sender: Sender = None) -> Sent:
         """Run a configuration function of ``module`` as this compliance (compliance owner only)."""
         data = module.encode_abi(function, args=list(args))
         return self.chain.transact(self.contract.functions.callModuleFunction(data, module.address), sender=sender)
 
     # -- rule configuration ---------------------------------------------------------------------
-    def allow_countries(self, countries: Iterable[int], sender=None) -> Sent:
+    def allow_countries(self, countries: Iterable[int], sender: Sender = None) -> Sent:
         return self.call_module(self.module("CountryAllowModule"), "batchAllowCountries", list(countries), sender=sender)
 
-    def disallow_countries(self, countries: Iterable[int], sender=None) -> Sent:
+    def disallow_countries(self, countries: Iterable[int], sender: Sender = None) -> Sent:
         return self.call_module(self.module("CountryAllowModule"), "batchDisallowCountries", list(countries), sender=sender)
 
-    def block_countries(self, countries: Iterable[int], sender=None) -> Sent:
+    def block_countries(self, countries: Iterable[int], sender: Sender = None) -> Sent:
         return self.call_module(self.module("CountryRestrictModule"), "batchRestrictCountries", list(countries), sender=sender)
 
-    def set_max_balance(self, amount: int, sender=None) -> Sent:
+    def set_max_balance(self, amount: int, sender: Sender = None) -> Sent:
         return self.call_module(self.module("MaxBalanceModule"), "setMaxBalance", amount, sender=sender)
 
-    def set_max_holders(self, count: int, sender=None) -> Sent:
+    def set_max_holders(self, count: int, sender: Sender = None) -> Sent:
         return self.call_module(self.module("MaxHoldersModule"), "setMaxHolders", count, sender=sender)
 
-    def set_supply_limit(self, amount: int, sender=None) -> Sent:
+    def set_supply_limit(self, amount: int, sender: Sender = None) -> Sent:
         return self.call_module(self.module("SupplyLimitModule"), "setSupplyLimit", amount, sender=sender)
 
-    def set_lock_period(self, seconds: int, sender=None) -> Sent:
+    def set_lock_period(self, seconds: int, sender: Sender = None) -> Sent:
         return self.call_module(self.module("LockUpModule"), "setLockPeriod", seconds, sender=sender)
 
     def set_suitability(
-        self, risk_level: int, risk_tier_topic: int, professional_topic: int, professional_only: Iterable[int] = (), sender=None
+        self, risk_level: int, risk_tier_topic: int, professional_topic: int, professional_only: Iterable[int] = (), sender: Sender = None
     ) -> None:
         """Token risk level 1-5, the claim topics it reads, and the countries that require professional investors."""
         module = self.module("InvestorSuitabilityModule")

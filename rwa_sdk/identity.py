@@ -27,6 +27,9 @@ CLAIM_ISSUER_ABI = "contracts/interfaces/IClaimIssuer.sol:IClaimIssuer"
 FACTORY_ARTIFACT = "contracts/identity/IdentityFactory.sol:IdentityFactory"
 ECDSA_SCHEME = 1
 
+Sender = LocalAccount | str | int | None
+"""Who signs a transaction: a local account, its address, its index in ``Chain.accounts``, or the deployer."""
+
 
 class KeyPurpose(IntEnum):
     """ERC-734 key purposes (a management key holds every purpose)."""
@@ -134,12 +137,12 @@ class Identity:
         self.contract: Contract = chain.contract(IDENTITY_ABI, address)
         self.address = self.contract.address
 
-    def add_claim(self, claim: Claim, sender=None) -> Sent:
+    def add_claim(self, claim: Claim, sender: Sender = None) -> Sent:
         """Store ``claim`` (sender needs a claim key of this identity)."""
         fn = self.contract.functions.addClaim(claim.topic, claim.scheme, claim.issuer, claim.signature, claim.data, claim.uri)
         return self.chain.transact(fn, sender=sender)
 
-    def remove_claim(self, issuer: str, topic: int, sender=None) -> Sent:
+    def remove_claim(self, issuer: str, topic: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.removeClaim(claim_id(issuer, topic)), sender=sender)
 
     def get_claim(self, issuer: str, topic: int) -> StoredClaim:
@@ -149,10 +152,10 @@ class Identity:
     def claim_ids(self, topic: int) -> list[bytes]:
         return [bytes(c) for c in self.chain.call(self.contract.functions.getClaimIdsByTopic(int(topic)))]
 
-    def add_key(self, address: str, purpose: KeyPurpose, sender=None) -> Sent:
+    def add_key(self, address: str, purpose: KeyPurpose, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.addKey(key_of(address), int(purpose), 1), sender=sender)
 
-    def remove_key(self, address: str, purpose: KeyPurpose, sender=None) -> Sent:
+    def remove_key(self, address: str, purpose: KeyPurpose, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.removeKey(key_of(address), int(purpose)), sender=sender)
 
     def has_purpose(self, address: str, purpose: KeyPurpose) -> bool:
@@ -177,7 +180,7 @@ class ClaimIssuer(Identity):
     def is_revoked(self, signature: bytes) -> bool:
         return self.chain.call(self.contract.functions.isClaimRevoked(signature))
 
-    def revoke(self, signature: bytes, sender=None) -> Sent:
+    def revoke(self, signature: bytes, sender: Sender = None) -> Sent:
         """Revoke every claim carrying ``signature`` (sender needs a management key of the issuer)."""
         return self.chain.transact(self.contract.functions.revokeClaimBySignature(signature), sender=sender)
 
@@ -194,19 +197,19 @@ class IdentityFactory:
         """The identity address of ``wallet``, known before it is created."""
         return self.chain.call(self.contract.functions.identityOf(to_checksum_address(wallet)))
 
-    def create_identity(self, wallet: str, claim_key: str | None = None, sender=None) -> Identity:
+    def create_identity(self, wallet: str, claim_key: str | None = None, sender: Sender = None) -> Identity:
         """Create ``wallet``'s identity; ``claim_key`` (e.g. the onboarding agent) may manage its claims."""
         claim_key = claim_key or "0x" + "00" * 20
         self.chain.transact(self.contract.functions.createIdentity(to_checksum_address(wallet), to_checksum_address(claim_key)), sender=sender)
         return Identity(self.chain, self.identity_of(wallet))
 
-    def batch_create_identities(self, wallets: list[str], claim_key: str | None = None, sender=None) -> list[Identity]:
+    def batch_create_identities(self, wallets: list[str], claim_key: str | None = None, sender: Sender = None) -> list[Identity]:
         claim_key = to_checksum_address(claim_key or "0x" + "00" * 20)
         wallets = [to_checksum_address(w) for w in wallets]
         self.chain.transact(self.contract.functions.batchCreateIdentity(wallets, [claim_key] * len(wallets)), sender=sender)
         return [Identity(self.chain, self.identity_of(w)) for w in wallets]
 
-    def create_claim_issuer(self, manager: str, sender=None) -> ClaimIssuer:
+    def create_claim_issuer(self, manager: str, sender: Sender = None) -> ClaimIssuer:
         """Create a claim issuer managed by ``manager`` (factory owner only)."""
         sent = self.chain.transact(self.contract.functions.createClaimIssuer(to_checksum_address(manager)), sender=sender)
         (event,) = sent.events(self.contract, "ClaimIssuerCreated")
@@ -238,24 +241,24 @@ class IdentityRegistry:
         self.contract: Contract = chain.contract(REGISTRY_ABI, address)
         self.address = self.contract.address
 
-    def register(self, investor: Investor, sender=None) -> Sent:
+    def register(self, investor: Investor, sender: Sender = None) -> Sent:
         fn = self.contract.functions.registerIdentity(to_checksum_address(investor.wallet), investor.identity, investor.country)
         return self.chain.transact(fn, sender=sender)
 
-    def batch_register(self, investors: list[Investor], sender=None) -> Sent:
+    def batch_register(self, investors: list[Investor], sender: Sender = None) -> Sent:
         """Register several wallets in one transaction: all or none."""
         fn = self.contract.functions.batchRegisterIdentity(
             [to_checksum_address(i.wallet) for i in investors], [i.identity for i in investors], [i.country for i in investors]
         )
         return self.chain.transact(fn, sender=sender)
 
-    def update_country(self, wallet: str, country: int, sender=None) -> Sent:
+    def update_country(self, wallet: str, country: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.updateCountry(to_checksum_address(wallet), country), sender=sender)
 
-    def update_identity(self, wallet: str, identity: str, sender=None) -> Sent:
+    def update_identity(self, wallet: str, identity: str, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.updateIdentity(to_checksum_address(wallet), identity), sender=sender)
 
-    def delete(self, wallet: str, sender=None) -> Sent:
+    def delete(self, wallet: str, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.deleteIdentity(to_checksum_address(wallet)), sender=sender)
 
     def contains(self, wallet: str) -> bool:

@@ -19,6 +19,7 @@ from . import errors
 from .chain import Chain, Sent
 from .compliance import MODULE_ARTIFACTS, Compliance
 from .identity import (
+    Sender,
     ClaimIssuer,
     ClaimTopic,
     Identity,
@@ -92,39 +93,39 @@ class AssetToken:
         return self.chain.call(self._agents.functions.isAgent(to_checksum_address(account)))
 
     # -- investor and agent operations ----------------------------------------------------------
-    def transfer(self, to: str, amount: int, sender=None) -> Sent:
+    def transfer(self, to: str, amount: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.transfer(to_checksum_address(to), amount), sender=sender)
 
-    def mint(self, to: str, amount: int, sender=None) -> Sent:
+    def mint(self, to: str, amount: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.mint(to_checksum_address(to), amount), sender=sender)
 
-    def batch_mint(self, amounts: Mapping[str, int], sender=None) -> Sent:
+    def batch_mint(self, amounts: Mapping[str, int], sender: Sender = None) -> Sent:
         wallets = [to_checksum_address(w) for w in amounts]
         return self.chain.transact(self.contract.functions.batchMint(wallets, list(amounts.values())), sender=sender)
 
-    def burn(self, wallet: str, amount: int, sender=None) -> Sent:
+    def burn(self, wallet: str, amount: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.burn(to_checksum_address(wallet), amount), sender=sender)
 
-    def forced_transfer(self, source: str, to: str, amount: int, sender=None) -> Sent:
+    def forced_transfer(self, source: str, to: str, amount: int, sender: Sender = None) -> Sent:
         fn = self.contract.functions.forcedTransfer(to_checksum_address(source), to_checksum_address(to), amount)
         return self.chain.transact(fn, sender=sender)
 
-    def set_frozen(self, wallet: str, frozen: bool, sender=None) -> Sent:
+    def set_frozen(self, wallet: str, frozen: bool, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.setAddressFrozen(to_checksum_address(wallet), frozen), sender=sender)
 
-    def freeze_tokens(self, wallet: str, amount: int, sender=None) -> Sent:
+    def freeze_tokens(self, wallet: str, amount: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.freezePartialTokens(to_checksum_address(wallet), amount), sender=sender)
 
-    def unfreeze_tokens(self, wallet: str, amount: int, sender=None) -> Sent:
+    def unfreeze_tokens(self, wallet: str, amount: int, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.unfreezePartialTokens(to_checksum_address(wallet), amount), sender=sender)
 
-    def pause(self, sender=None) -> Sent:
+    def pause(self, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.pause(), sender=sender)
 
-    def unpause(self, sender=None) -> Sent:
+    def unpause(self, sender: Sender = None) -> Sent:
         return self.chain.transact(self.contract.functions.unpause(), sender=sender)
 
-    def recover(self, lost_wallet: str, new_wallet: str, identity: str, sender=None) -> Sent:
+    def recover(self, lost_wallet: str, new_wallet: str, identity: str, sender: Sender = None) -> Sent:
         """Move everything of ``lost_wallet`` (frozen state included) to ``new_wallet`` of the same identity.
 
         ``new_wallet`` must already be a management key of ``identity``.
@@ -132,7 +133,7 @@ class AssetToken:
         fn = self.contract.functions.recoveryAddress(to_checksum_address(lost_wallet), to_checksum_address(new_wallet), identity)
         return self.chain.transact(fn, sender=sender)
 
-    def add_agent(self, agent: str, sender=None) -> Sent:
+    def add_agent(self, agent: str, sender: Sender = None) -> Sent:
         return self.chain.transact(self._agents.functions.addAgent(to_checksum_address(agent)), sender=sender)
 
     # -- explanation ----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ contract Identity is IIdentity {
     error IdentityClaimNotFound(bytes32 claimId);
     /// @dev The zero address cannot be a key.
     error IdentityInvalidKey();
+    /// @dev No execution `executionId` is pending.
+    error IdentityExecutionNotPending(uint256 executionId);
     /// @dev Claim schemes must fit in 96 bits.
     error IdentityInvalidScheme(uint256 scheme);
 
@@ -44,6 +46,13 @@ contract Identity is IIdentity {
         string uri;
     }
 
+    struct Execution {
+        address to;
+        bool done;
+        uint256 value;
+        bytes data;
+    }
+
     /// @notice Where claim changes are reported (zero: nowhere, the identity is then never cached).
     IClaimEpochs public immutable claimEpochs;
 
@@ -53,6 +62,8 @@ contract Identity is IIdentity {
     mapping(uint256 => bytes32[]) private _keysByPurpose;
     mapping(bytes32 => Claim) private _claims;
     mapping(uint256 => bytes32[]) private _claimsByTopic;
+    mapping(uint256 => Execution) private _executions;
+    uint256 private _executionCount;
 
     modifier onlyKey(uint256 purpose) {
         if (msg.sender != address(this) && !keyHasPurpose(keccak256(abi.encode(msg.sender)), purpose)) {
@@ -130,6 +141,30 @@ contract Identity is IIdentity {
         return purpose < 256 && mask & (1 << purpose) != 0;
     }
 
+    /// @inheritdoc IERC734
+    function execute(address to, uint256 value, bytes calldata data) external payable returns (uint256 executionId) {
+        executionId = _executionCount++;
+        _executions[executionId] = Execution(to, false, value, data);
+        emit ExecutionRequested(executionId, to, value, data);
+        if (keyHasPurpose(keccak256(abi.encode(msg.sender)), to == address(this) ? MANAGEMENT : ACTION)) {
+            _run(executionId);
+        }
+    }
+
+    /// @inheritdoc IERC734
+    function approve(uint256 executionId, bool approved) external returns (bool) {
+        Execution storage execution = _executions[executionId];
+        if (executionId >= _executionCount || execution.done) revert IdentityExecutionNotPending(executionId);
+        uint256 purpose = execution.to == address(this) ? MANAGEMENT : ACTION;
+        if (!keyHasPurpose(keccak256(abi.encode(msg.sender)), purpose)) revert IdentityUnauthorized(msg.sender, purpose);
+        if (!approved) {
+            execution.done = true;
+            emit Approved(executionId, false);
+            return false;
+        }
+        return _run(executionId);
+    }
+
     // -- ERC-735 ------------------------------------------------------------------------------
 
     /// @inheritdoc IERC735
@@ -196,6 +231,20 @@ contract Identity is IIdentity {
     }
 
     // -- internal -----------------------------------------------------------------------------
+
+    /// @dev A failed call is reported, not reverted, and leaves the execution pending (ONCHAINID semantics).
+    function _run(uint256 executionId) private returns (bool ok) {
+        Execution storage execution = _executions[executionId];
+        emit Approved(executionId, true);
+        execution.done = true;
+        (ok,) = execution.to.call{value: execution.value}(execution.data);
+        if (ok) {
+            emit Executed(executionId, execution.to, execution.value, execution.data);
+        } else {
+            execution.done = false;
+            emit ExecutionFailed(executionId, execution.to, execution.value, execution.data);
+        }
+    }
 
     function _initialize(address managementKey, address claimKey) private {
         if (managementKey == address(0)) revert IdentityInvalidKey();

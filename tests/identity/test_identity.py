@@ -159,3 +159,59 @@ def test_outsider_cannot_add_or_remove_claims(world):
         identity.add_claim(claim, sender=world.outsider)
     with pytest.raises(errors.IdentityUnauthorized):
         identity.remove_claim(world.issuer.address, ClaimTopic.KYC, sender=world.outsider)
+
+
+# -- ERC-734 executions -----------------------------------------------------------------------------
+
+def test_management_key_executes_calls_to_the_identity_at_once(world):
+    identity = world.identity(world.alice)
+    new = Account.create().address
+    data = identity.contract.encode_abi("addKey", args=[key_of(new), KeyPurpose.ACTION, 1])
+    sent = world.chain.transact(identity.contract.functions.execute(identity.address, 0, data), sender=world.alice)
+    assert sent.events(identity.contract, "Executed")[0]["executionId"] == 0
+    assert identity.has_purpose(new, KeyPurpose.ACTION)
+
+
+def test_action_key_executes_external_calls_at_once(world):
+    identity = world.identity(world.alice)
+    actor = world.bob
+    identity.add_key(actor.address, KeyPurpose.ACTION, sender=world.alice)
+    data = world.issuer.contract.encode_abi("isClaimRevoked", args=[b"\x01"])
+    sent = world.chain.transact(identity.contract.functions.execute(world.issuer.address, 0, data), sender=actor)
+    assert sent.events(identity.contract, "Executed")
+    # an action key alone cannot change the identity itself: the request waits for a management key
+    data = identity.contract.encode_abi("addKey", args=[key_of(actor.address), KeyPurpose.MANAGEMENT, 1])
+    sent = world.chain.transact(identity.contract.functions.execute(identity.address, 0, data), sender=actor)
+    (requested,) = sent.events(identity.contract, "ExecutionRequested")
+    assert not sent.events(identity.contract, "Executed") and not identity.has_purpose(actor.address, KeyPurpose.MANAGEMENT)
+    with pytest.raises(errors.IdentityUnauthorized):
+        world.chain.transact(identity.contract.functions.approve(requested["executionId"], True), sender=actor)
+    world.chain.transact(identity.contract.functions.approve(requested["executionId"], True), sender=world.alice)
+    assert identity.has_purpose(actor.address, KeyPurpose.MANAGEMENT)
+    with pytest.raises(errors.IdentityExecutionNotPending):
+        world.chain.transact(identity.contract.functions.approve(requested["executionId"], True), sender=world.alice)
+
+
+def test_rejected_or_unknown_executions(world):
+    identity = world.identity(world.alice)
+    data = identity.contract.encode_abi("addKey", args=[key_of(world.outsider.address), KeyPurpose.MANAGEMENT, 1])
+    sent = world.chain.transact(identity.contract.functions.execute(identity.address, 0, data), sender=world.outsider)
+    execution = sent.events(identity.contract, "ExecutionRequested")[0]["executionId"]
+    sent = world.chain.transact(identity.contract.functions.approve(execution, False), sender=world.alice)
+    assert sent.events(identity.contract, "Approved")[0]["approved"] is False
+    assert not identity.has_purpose(world.outsider.address, KeyPurpose.MANAGEMENT)
+    with pytest.raises(errors.IdentityExecutionNotPending):
+        world.chain.transact(identity.contract.functions.approve(execution, True), sender=world.alice)
+    with pytest.raises(errors.IdentityExecutionNotPending):
+        world.chain.transact(identity.contract.functions.approve(999, True), sender=world.alice)
+
+
+def test_failed_execution_is_reported_and_stays_pending(world):
+    identity = world.identity(world.alice)
+    data = identity.contract.encode_abi("removeKey", args=[key_of(world.outsider.address), KeyPurpose.ACTION])
+    sent = world.chain.transact(identity.contract.functions.execute(identity.address, 0, data), sender=world.alice)
+    (failed,) = sent.events(identity.contract, "ExecutionFailed")
+    identity.add_key(world.outsider.address, KeyPurpose.ACTION, sender=world.alice)
+    sent = world.chain.transact(identity.contract.functions.approve(failed["executionId"], True), sender=world.alice)
+    assert sent.events(identity.contract, "Executed")
+    assert not identity.has_purpose(world.outsider.address, KeyPurpose.ACTION)
