@@ -17,6 +17,7 @@ from rwa_sdk.identity import Identity, KeyPurpose
 from tests.token.world import World
 
 AMOUNTS = st.integers(min_value=0, max_value=400_000)
+SHARES = st.integers(min_value=0, max_value=120)  # percent of what the wallet has; above 100 must be refused
 SPARE_ACCOUNTS = (6, 7, 8)
 
 
@@ -67,27 +68,36 @@ class TokenMachine(RuleBasedStateMachine):
         if self.attempt(lambda: self.world.token.mint(to, amount, sender=self.world.agent)):
             self.balance[to] += amount
 
-    @rule(a=st.integers(0, 9), b=st.integers(0, 9), amount=AMOUNTS)
-    def transfer(self, a, b, amount):
+    def share_of(self, wallet: str, share: int) -> int:
+        return self.balance[wallet] * share // 100
+
+    @rule(a=st.integers(0, 9), b=st.integers(0, 9), share=SHARES)
+    def transfer(self, a, b, share):
         sender, to = self.pick(a), self.pick(b).address
+        amount = self.share_of(sender.address, share)
         if self.attempt(lambda: self.world.token.transfer(to, amount, sender=sender)):
             self.balance[sender.address] -= amount
             self.balance[to] += amount
 
-    @rule(a=st.integers(0, 9), b=st.integers(0, 9), amount=AMOUNTS)
-    def forced_transfer(self, a, b, amount):
+    @rule(a=st.integers(0, 9), b=st.integers(0, 9), share=SHARES)
+    def forced_transfer(self, a, b, share):
         source, to = self.pick(a).address, self.pick(b).address
+        amount = self.share_of(source, share)
         if self.attempt(lambda: self.world.token.forced_transfer(source, to, amount, sender=self.world.agent)):
             self.balance[source] -= amount
             self.balance[to] += amount
 
-    @rule(index=st.integers(0, 9), amount=AMOUNTS)
-    def freeze_tokens(self, index, amount):
-        self.attempt(lambda: self.world.token.freeze_tokens(self.pick(index).address, amount, sender=self.world.agent))
+    @rule(index=st.integers(0, 9), share=SHARES)
+    def freeze_tokens(self, index, share):
+        wallet = self.pick(index).address
+        amount = self.share_of(wallet, share) // 2
+        self.attempt(lambda: self.world.token.freeze_tokens(wallet, amount, sender=self.world.agent))
 
-    @rule(index=st.integers(0, 9), amount=AMOUNTS)
-    def unfreeze_tokens(self, index, amount):
-        self.attempt(lambda: self.world.token.unfreeze_tokens(self.pick(index).address, amount, sender=self.world.agent))
+    @rule(index=st.integers(0, 9), share=SHARES)
+    def unfreeze_tokens(self, index, share):
+        wallet = self.pick(index).address
+        amount = self.world.token.frozen_tokens(wallet) * share // 100
+        self.attempt(lambda: self.world.token.unfreeze_tokens(wallet, amount, sender=self.world.agent))
 
     @rule(index=st.integers(0, 9), frozen=st.booleans())
     def set_frozen(self, index, frozen):
