@@ -215,3 +215,15 @@ def test_failed_execution_is_reported_and_stays_pending(world):
     sent = world.chain.transact(identity.contract.functions.approve(failed["executionId"], True), sender=world.alice)
     assert sent.events(identity.contract, "Executed")
     assert not identity.has_purpose(world.outsider.address, KeyPurpose.ACTION)
+
+
+def test_initializing_with_no_management_key_reverts(world):
+    with pytest.raises(errors.IdentityInvalidKey):
+        world.factory.create_identity("0x" + "00" * 20, sender=world.agent)
+
+
+def test_claim_scheme_beyond_96_bits_reverts(world):
+    identity = world.identity(world.alice)
+    fn = identity.contract.functions.addClaim(99, 2**96, identity.address, b"", b"", "")
+    with pytest.raises(errors.IdentityInvalidScheme):
+        world.chain.transact(fn, sender=world.alice)

@@ -270,3 +270,19 @@ def test_agent_role_management(world, ir):
     assert not world.chain.call(ir.functions.isAgent(world.agent.address))
     with pytest.raises(errors.AgentRoleUnchanged):
         send(world, ir.functions.removeAgent(world.agent.address))
+
+
+def test_trusted_issuer_limit(world, tir):
+    for _ in range(49):
+        send(world, tir.functions.addTrustedIssuer(Account.create().address, [1]))
+    with pytest.raises(errors.TrustedIssuersLimitReached):
+        send(world, tir.functions.addTrustedIssuer(Account.create().address, [1]))
+
+
+def test_storage_registry_limit(world, irs):
+    """The registry list is filled to its limit directly in storage (slot 3 holds its length) to save 299 transactions."""
+    assert len(world.chain.call(irs.functions.linkedIdentityRegistries())) == 1
+    world.chain.rpc("anvil_setStorageAt", irs.address, "0x3", "0x" + (300).to_bytes(32, "big").hex())
+    assert len(world.chain.call(irs.functions.linkedIdentityRegistries())) == 300
+    with pytest.raises(errors.IdentityStorageRegistryLimit):
+        send(world, irs.functions.bindIdentityRegistry(Account.create().address))
