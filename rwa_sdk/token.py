@@ -19,7 +19,6 @@ from . import errors
 from .chain import Chain, Sent
 from .compliance import MODULE_ARTIFACTS, Compliance
 from .identity import (
-    Sender,
     ClaimIssuer,
     ClaimTopic,
     Identity,
@@ -27,7 +26,7 @@ from .identity import (
     IdentityRegistry,
     Investor,
     KeyPurpose,
-    key_of,
+    Sender,
 )
 
 TOKEN_ABI = "contracts/interfaces/IToken.sol:IToken"
@@ -370,6 +369,5 @@ __all__ = [
     "SuiteConfig",
     "TransferCheck",
     "deploy_suite",
-    "key_of",
     "onboard_investors",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
-from eth_account import Account
 
 from rwa_sdk import errors
 from rwa_sdk.compliance import MODULE_ARTIFACTS

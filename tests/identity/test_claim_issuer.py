@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
 
 from rwa_sdk import errors
 from rwa_sdk.identity import Claim, ClaimIssuer, ClaimTopic, KeyPurpose, country_data, kyc_data

@@ -7,7 +7,6 @@ tokens, and the chain agrees with a plain Python model (an operation either appl
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
