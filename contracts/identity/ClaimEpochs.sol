@@ -42,10 +42,11 @@ contract ClaimEpochs is Ownable, IClaimEpochs {
     }
 
     /// @notice Track `account` under `role` (owner or registrars).
-    /// @dev Vouches that `account` reports its changes here; a lie would let caches outlive revocations.
+    /// @dev Vouches that `account` reports its changes here; a lie would let caches outlive revocations. As a guard
+    /// against wiring mistakes, `account` must name this contract as its `claimEpochs()`.
     function track(address account, Role role) external {
         if (msg.sender != owner() && !isRegistrar[msg.sender]) revert ClaimEpochsUnauthorizedRegistrar(msg.sender);
-        if (account == address(0) || role == Role.None || _entries[account].role != Role.None) {
+        if (role == Role.None || _entries[account].role != Role.None || _reportsTo(account) != address(this)) {
             revert ClaimEpochsInvalidTracking(account, role);
         }
         _entries[account].role = role;
@@ -92,6 +93,12 @@ contract ClaimEpochs is Ownable, IClaimEpochs {
         Entry memory entry = _entries[identity];
         if (entry.role != Role.Identity) return 0;
         return (1 << 128) | (uint256(trustEpoch) << 64) | entry.epoch;
+    }
+
+    function _reportsTo(address account) private view returns (address target) {
+        if (account.code.length == 0) return address(0);
+        (bool ok, bytes memory result) = account.staticcall(abi.encodeWithSignature("claimEpochs()"));
+        if (ok && result.length == 32) target = abi.decode(result, (address));
     }
 
     function _bumpTrust(address source) private {

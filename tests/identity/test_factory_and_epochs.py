@@ -92,7 +92,8 @@ def test_untracked_callers_are_ignored(world, epochs):
 
 
 def test_owner_tracks_and_untracks(world, epochs):
-    account = Account.create().address
+    registry, _ = world.chain.deploy("contracts/identity/ClaimTopicsRegistry.sol:ClaimTopicsRegistry", world.owner.address, epochs.address)
+    account = registry.address
     world.chain.transact(epochs.functions.track(account, TRUST_SOURCE), sender=world.owner)
     assert world.chain.call(epochs.functions.roleOf(account)) == TRUST_SOURCE
     trust = world.chain.call(epochs.functions.trustEpoch())
@@ -101,9 +102,18 @@ def test_owner_tracks_and_untracks(world, epochs):
     assert world.chain.call(epochs.functions.trustEpoch()) == trust + 1
 
 
-@pytest.mark.parametrize("role", [0, IDENTITY])
-def test_invalid_tracking_reverts(world, epochs, role):
-    target = world.identity(world.alice).address if role == IDENTITY else Account.create().address
+@pytest.mark.parametrize("case", ["no role", "already tracked", "no code", "reports elsewhere"])
+def test_invalid_tracking_reverts(world, epochs, case):
+    zero = "0x" + "00" * 20
+    if case == "reports elsewhere":
+        elsewhere, _ = world.chain.deploy("contracts/identity/ClaimTopicsRegistry.sol:ClaimTopicsRegistry", world.owner.address, zero)
+        target, role = elsewhere.address, TRUST_SOURCE
+    else:
+        target, role = {
+            "no role": (world.identity(world.alice).address, 0),
+            "already tracked": (world.identity(world.alice).address, IDENTITY),
+            "no code": (Account.create().address, TRUST_SOURCE),
+        }[case]
     with pytest.raises(errors.ClaimEpochsInvalidTracking):
         world.chain.transact(epochs.functions.track(target, role), sender=world.owner)
 
