@@ -48,6 +48,16 @@ contract ReadingOracle is AccessControl, EIP712 {
         uint64 epoch;
     }
 
+    /// @dev The arguments of one {anchorBatch}, for {anchorBatches}.
+    struct BatchHeader {
+        bytes32 assetId;
+        bytes32 merkleRoot;
+        uint32 count;
+        uint96 totalEnergyWh;
+        uint64 fromTime;
+        uint64 toTime;
+    }
+
     /// @dev Running totals of an asset for one period (`epoch = time / epochLength`).
     struct Totals {
         uint128 energyWh;
@@ -179,17 +189,23 @@ contract ReadingOracle is AccessControl, EIP712 {
         uint64 fromTime,
         uint64 toTime
     ) external onlyRole(RELAYER_ROLE) returns (bytes32 batchId) {
-        if (merkleRoot == bytes32(0) || count == 0) revert BatchEmpty(merkleRoot, count);
-        if (toTime <= fromTime) revert BatchInvalidTimeRange(fromTime, toTime);
-        if (toTime > block.timestamp + maxClockSkew) revert BatchInFuture(toTime, block.timestamp + maxClockSkew);
-        batchId = batchIdOf(assetId, merkleRoot);
-        Batch storage b = _batches[batchId];
-        if (b.anchoredAt != 0) revert BatchAlreadyAnchored(batchId);
-        uint64 epoch = fromTime / epochLength;
-        (b.anchoredAt, b.count, b.energyWh, b.epoch) = (uint48(block.timestamp), count, totalEnergyWh, epoch);
-        Totals storage t = _totals[assetId][epoch];
-        (t.energyWh, t.readings) = (t.energyWh + totalEnergyWh, t.readings + count);
-        emit BatchAnchored(assetId, batchId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
+        return _anchor(assetId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
+    }
+
+    /**
+     * @notice Anchor several batches (e.g. of different assets) in one transaction.
+     * @dev Same checks as {anchorBatch}; shares the transaction's fixed cost between batches. All or nothing.
+     */
+    function anchorBatches(BatchHeader[] calldata batches)
+        external
+        onlyRole(RELAYER_ROLE)
+        returns (bytes32[] memory batchIds)
+    {
+        batchIds = new bytes32[](batches.length);
+        for (uint256 i = 0; i < batches.length; ++i) {
+            BatchHeader calldata h = batches[i];
+            batchIds[i] = _anchor(h.assetId, h.merkleRoot, h.count, h.totalEnergyWh, h.fromTime, h.toTime);
+        }
     }
 
     // -- views ----------------------------------------------------------------------------------
@@ -248,6 +264,27 @@ contract ReadingOracle is AccessControl, EIP712 {
     }
 
     // -- internal -------------------------------------------------------------------------------
+
+    function _anchor(
+        bytes32 assetId,
+        bytes32 merkleRoot,
+        uint32 count,
+        uint96 totalEnergyWh,
+        uint64 fromTime,
+        uint64 toTime
+    ) internal returns (bytes32 batchId) {
+        if (merkleRoot == bytes32(0) || count == 0) revert BatchEmpty(merkleRoot, count);
+        if (toTime <= fromTime) revert BatchInvalidTimeRange(fromTime, toTime);
+        if (toTime > block.timestamp + maxClockSkew) revert BatchInFuture(toTime, block.timestamp + maxClockSkew);
+        batchId = batchIdOf(assetId, merkleRoot);
+        Batch storage b = _batches[batchId];
+        if (b.anchoredAt != 0) revert BatchAlreadyAnchored(batchId);
+        uint64 epoch = fromTime / epochLength;
+        (b.anchoredAt, b.count, b.energyWh, b.epoch) = (uint48(block.timestamp), count, totalEnergyWh, epoch);
+        Totals storage t = _totals[assetId][epoch];
+        (t.energyWh, t.readings) = (t.energyWh + totalEnergyWh, t.readings + count);
+        emit BatchAnchored(assetId, batchId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
+    }
 
     /// @dev Period, device validity, capacity and signature; returns the reading's digest.
     function _checkReading(Reading calldata reading, bytes calldata signature) internal view returns (bytes32 digest) {

@@ -378,3 +378,34 @@ def test_verify_over_capacity_reading_reverts_even_if_anchored(chain, oracle_wor
     tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
     with pytest.raises(errors.ReadingOverCapacity):
         _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+
+
+def test_anchor_batches_by_outsider_reverts(chain, oracle_world):
+    header = (ASSET_A, b"\x01" * 32, 1, 1, 1, 2)
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
+        chain.transact(oracle_world.oracle.functions.anchorBatches([header]), sender=oracle_world.outsider)
+
+
+def test_anchor_batches_records_each_and_all_verify(chain, oracle_world):
+    ra, sa = _batch(oracle_world, chain, 3)
+    rb, sb = _batch(oracle_world, chain, 2, asset=ASSET_B, devices=oracle_world.devices_b)
+    trees, headers = [], []
+    for asset, rs in ((ASSET_A, ra), (ASSET_B, rb)):
+        tree = MerkleTree.from_digests([oracle_world.domain.digest(r) for r in rs])
+        trees.append(tree)
+        headers.append((asset, tree.root, len(rs), sum(r.energy_wh for r in rs), min(r.period_start for r in rs), max(r.period_end for r in rs)))
+    sent = chain.transact(oracle_world.oracle.functions.anchorBatches(headers), sender=oracle_world.relayer)
+    ids = [e["batchId"] for e in sent.events(oracle_world.oracle, "BatchAnchored")]
+    assert len(ids) == 2
+    assert _verify(chain, oracle_world, ra[2], sa[2], trees[0].proof(oracle_world.domain.digest(ra[2])), ids[0])
+    assert _verify(chain, oracle_world, rb[1], sb[1], trees[1].proof(oracle_world.domain.digest(rb[1])), ids[1])
+
+
+def test_anchor_batches_is_all_or_nothing(chain, oracle_world):
+    t = now(chain)
+    good = (ASSET_A, b"\x02" * 32, 1, 1, t - 10, t)
+    bad = (ASSET_A, bytes(32), 1, 1, t - 10, t)
+    with pytest.raises(errors.BatchEmpty):
+        chain.transact(oracle_world.oracle.functions.anchorBatches([good, bad]), sender=oracle_world.relayer)
+    batch_id = oracle_world.oracle.functions.batchIdOf(ASSET_A, b"\x02" * 32).call()
+    assert oracle_world.oracle.functions.getBatch(batch_id).call()[0] == 0
