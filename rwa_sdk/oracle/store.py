@@ -268,11 +268,20 @@ class SqliteStore:
         """Remember a signed transaction before it is broadcast (so a restart can look for it)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "UPDATE batches SET status=?, nonce=?, tx_hashes=tx_hashes || ? WHERE id=?",
-                [(BatchStatus.SENT.value, nonce, tx_hash, b) for b in batch_ids],
-            )
-            self._db.execute("COMMIT")
+            try:
+                for b in batch_ids:
+                    row = self._db.execute("SELECT tx_hashes FROM batches WHERE id=?", (b,)).fetchone()
+                    hashes = bytes(row[0]) if row else b""
+                    if tx_hash not in {hashes[i:i + 32] for i in range(0, len(hashes), 32)}:
+                        hashes += tx_hash
+                    self._db.execute(
+                        "UPDATE batches SET status=?, nonce=?, tx_hashes=? WHERE id=?",
+                        (BatchStatus.SENT.value, nonce, hashes, b),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def mark_anchored(self, batch_ids: Sequence[int], block_number: int) -> None:
         with self._lock:
