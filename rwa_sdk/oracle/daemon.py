@@ -21,7 +21,9 @@ from ..chain import Chain, ChainError, connect
 from .ingest import IngestServer, Ingestor, RegistryDirectory
 from .metrics import Metrics
 from .reading import ReadingDomain, address_bytes
+from .contracts import DEVICE_TYPES
 from .relayer import ReadingProof, Relayer, RelayerConfig, reading_proof
+from .simulator import SimDevice, Simulator, SimStats, make_devices
 from .store import SqliteStore
 
 log = logging.getLogger("rwa_sdk.oracle.daemon")
@@ -167,3 +169,56 @@ def proof(db_path: str, device: str, seq: int) -> ReadingProof:
         return reading_proof(store, address_bytes(device), seq)
     finally:
         store.close()
+
+
+def simulate(
+    ingest_url: str,
+    rpc_url: str,
+    oracle_address: str,
+    *,
+    devices: int = 10,
+    rate: float = 1.0,
+    asset_id: bytes = bytes.fromhex("5e" * 32),
+    seed: int = 1,
+    duration_s: float | None = None,
+    register: bool = True,
+    private_key: str | None = None,
+    stop: threading.Event | None = None,
+) -> SimStats:
+    """Simulate ``devices`` devices posting about ``rate`` readings/s to ``ingest_url`` (``rwa oracle simulate``).
+
+    With ``register`` the devices are registered and activated for ``asset_id`` first, signed by the
+    asset's operator key (``private_key`` / RWA_PRIVATE_KEY; on a local node the first dev account, which
+    appoints itself operator if it holds REGISTRAR_ROLE and the asset has none).
+    """
+    chain = connect(rpc_url, private_key=private_key)
+    try:
+        oracle = chain.contract("ReadingOracle", oracle_address)
+        registry = chain.contract("DeviceRegistry", oracle.functions.registry().call())
+        sims = make_devices(devices, asset_id, seed=seed)
+        if register:
+            _register_simulated(chain, registry, sims)
+        start = max(int(time.time()), chain.w3.eth.get_block("latest")["timestamp"])
+        for sim in sims:
+            sim.next_start = start
+        domain = ReadingDomain(chain.chain_id, oracle.address)
+    finally:
+        chain.close()
+    simulator = Simulator(ingest_url, domain, sims, rate)
+    return simulator.run(stop or threading.Event(), duration_s)
+
+
+def _register_simulated(chain: Chain, registry: Any, sims: list[SimDevice]) -> None:
+    me = chain.deployer
+    asset = sims[0].asset_id
+    fns = registry.functions
+    if fns.operatorOf(asset).call() == "0x" + "00" * 20:
+        chain.transact(fns.setAssetOperator(asset, me.address), sender=me)
+    for sim in sims:
+        status = fns.getDevice(sim.signer.checksum).call()[6]
+        if status == 0:
+            chain.transact(fns.registerDevice(sim.signer.checksum, asset, DEVICE_TYPES[sim.kind], sim.capacity_w,
+                                              bytes(32)), sender=me)
+            status = 1
+        if status == 1:
+            chain.transact(fns.activateDevice(sim.signer.checksum), sender=me)

@@ -7,7 +7,7 @@ a second) and calls libsecp256k1 through coincurve with precomputed type hash an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import coincurve
@@ -307,7 +307,7 @@ def key_address(key: coincurve.PrivateKey) -> bytes:
 class DeviceSigner:
     """A device's signing key with its address; signs readings for one oracle domain."""
 
-    key: coincurve.PrivateKey
+    key: coincurve.PrivateKey = field(repr=False)
     address: bytes
 
     @classmethod
