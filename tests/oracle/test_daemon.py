@@ -183,3 +183,14 @@ def test_rpc_outage_then_restore_ends_with_everything_anchored(world, tmp_path):
     finally:
         d.stop(grace_s=5)
         proxy.stop()
+
+
+def test_simulate_registers_its_devices_and_streams_accepted_readings(world, daemon):
+    from rwa_sdk.anvil import DEV_PRIVATE_KEYS
+    from rwa_sdk.oracle.daemon import simulate
+
+    asset = bytes.fromhex("5f" * 32)  # no operator yet: the registrar appoints itself
+    stats = simulate(daemon.url, world.url, world.contracts.oracle.address, devices=3, rate=3, asset_id=asset,
+                     seed=99, duration_s=3.0, private_key=DEV_PRIVATE_KEYS[0])
+    assert stats.accepted >= 3 and stats.rejected == 0
+    assert world.contracts.registry.functions.operatorOf(asset).call() == world.chain.accounts[0].address
