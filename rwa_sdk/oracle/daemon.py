@@ -127,9 +127,10 @@ class OracleDaemon:
             relay.join(5)
         self.store.close()
 
-    def wait(self) -> None:
-        while not self._stop.is_set():
-            self._stop.wait(0.5)
+    @property
+    def stopped(self) -> bool:
+        """True once the daemon stops (asked to, or because the relayer hit a fatal error)."""
+        return self._stop.is_set()
 
 
 def run(
@@ -153,7 +154,7 @@ def run(
     if on_ready is not None:
         on_ready(daemon)
     try:
-        while not stop.is_set() and not daemon._stop.is_set():
+        while not stop.is_set() and not daemon.stopped:
             stop.wait(0.5)
     finally:
         daemon.stop()

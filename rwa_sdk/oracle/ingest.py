@@ -120,9 +120,11 @@ class RegistryDirectory:
     (``verifyReading`` checks the registry at call time).
     """
 
-    def __init__(self, registry: Contract, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, registry: Contract, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 1_000_000):
         self.registry = registry
         self.ttl_s = ttl_s
+        self.max_entries = max_entries
         self._clock = clock
         self._cache: dict[bytes, tuple[float, DeviceInfo | None]] = {}
         self._lock = threading.Lock()
@@ -140,6 +142,8 @@ class RegistryDirectory:
         asset, _meta, capacity, activated, revoked, dtype, status = raw
         info = None if status == 0 else DeviceInfo(bytes(asset), capacity, activated, revoked, dtype)
         with self._lock:
+            if len(self._cache) >= self.max_entries:  # bounded: unknown addresses must not grow it forever
+                self._cache.clear()
             self._cache[device] = (now, info)
         return info
 

@@ -216,3 +216,47 @@ def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
     chain.mine()
     relayer.step()
     assert len(store.batches(BatchStatus.ANCHORED)) == 1
+
+
+def test_relayer_without_role_stops_with_a_clear_error(pipeline, oracle_world, chain):
+    from rwa_sdk.oracle.relayer import RelayerError
+
+    ingestor, _, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.outsider, RelayerConfig(max_batch_age_s=0))
+    relayer.build_batches(force=True)
+    with pytest.raises(RelayerError):
+        relayer.step()
+    assert store.counts()["readings_batched"] == 3  # kept for a relayer that has the role
+
+
+def test_relayer_backs_off_and_recovers_from_rpc_errors(pipeline, oracle_world, chain):
+    import threading
+
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    real = relayer.w3.eth.get_transaction_count
+    failures = {"left": 3}
+
+    def flaky(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("node unreachable")
+        return real(*args, **kwargs)
+
+    relayer.w3.eth.get_transaction_count = flaky
+    try:
+        stop = threading.Event()
+        worker = threading.Thread(target=relayer.run, args=(stop,))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 20
+            while store.counts()["readings_anchored"] < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            worker.join(10)
+    finally:
+        del relayer.w3.eth.get_transaction_count
+    assert store.counts()["readings_anchored"] == 3
+    assert relayer.metrics.value("relayer_errors_total") == 3
