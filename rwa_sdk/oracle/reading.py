@@ -292,7 +292,7 @@ def recover(digest: bytes, signature: bytes, cache: PubkeyCache | None = None) -
         return None
     try:
         pub = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes((v,)), digest, hasher=None)
-    except (ValueError, TypeError, Exception):  # coincurve raises plain Exception on bad points
+    except Exception:  # coincurve raises a plain Exception for signatures that match no point
         return None
     raw = pub.format(compressed=False)
     return cache.address(raw) if cache is not None else keccak256(raw[1:])[12:]
