@@ -206,7 +206,10 @@ def simulate(
     finally:
         chain.close()
     simulator = Simulator(ingest_url, domain, sims, rate)
-    return simulator.run(stop or threading.Event(), duration_s)
+    stop = stop or threading.Event()
+    stats = simulator.run(stop, duration_s)
+    simulator.resend_unacked(stop.is_set)  # deliver what was measured before the end
+    return stats
 
 
 def _register_simulated(chain: Chain, registry: Any, sims: list[SimDevice]) -> None:

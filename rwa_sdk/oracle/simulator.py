@@ -123,6 +123,7 @@ class Simulator:
         self.clock = clock
         self.timeout_s = timeout_s
         self.stats = SimStats()
+        self._unacked: list[tuple[Reading, bytes, bytes]] = []
 
     def due_readings(self) -> list[tuple[Reading, bytes, bytes]]:
         """Readings whose period has ended by now, signed: (reading, signature, digest)."""
@@ -136,17 +137,44 @@ class Simulator:
         return out
 
     def run(self, stop: threading.Event, duration_s: float | None = None) -> SimStats:
-        """Post until ``stop`` is set (or ``duration_s`` passed); every reading is resent until acknowledged."""
+        """Post until ``stop`` is set (or ``duration_s`` passed).
+
+        A reading that is not acknowledged is resent, before any later reading, until it is; when the
+        run ends first it stays queued for the next :meth:`run` or :meth:`resend_unacked`.
+        """
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            due = self.due_readings()
-            for i in range(0, len(due), self.chunk):
-                self.post(due[i:i + self.chunk], stop)
+
+        def give_up() -> bool:
+            return stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+
+        while not give_up():
+            if self.resend_unacked(give_up):
+                self._unacked.extend(self.due_readings())
+                self.resend_unacked(give_up)
             stop.wait(0.2)
         return self.stats
 
-    def post(self, items: Sequence[tuple[Reading, bytes, bytes]], stop: threading.Event | None = None) -> None:
-        """Post ``items`` until each is acknowledged or rejected for good (retrying on outages)."""
+    def resend_unacked(self, give_up: Callable[[], bool] | None = None) -> bool:
+        """Post queued readings in chunks until all are acknowledged (True) or ``give_up()`` (False)."""
+        while self._unacked:
+            chunk = self._unacked[: self.chunk]
+            left = self.post(chunk, give_up)
+            del self._unacked[: len(chunk)]
+            if left:
+                self._unacked[:0] = left
+                return False
+        return True
+
+    @property
+    def unacked(self) -> int:
+        return len(self._unacked)
+
+    def post(self, items: Sequence[tuple[Reading, bytes, bytes]],
+             give_up: Callable[[], bool] | None = None) -> list[tuple[Reading, bytes, bytes]]:
+        """Post ``items`` until each is acknowledged or rejected for good, retrying through outages.
+
+        Returns the items still unacknowledged when ``give_up()`` turned true (empty otherwise).
+        """
         pending = list(items)
         delay = 0.2
         while pending:
@@ -162,30 +190,30 @@ class Simulator:
             except (OSError, ValueError) as exc:  # refused, reset, timeout: the daemon may be restarting
                 log.debug("post failed (%s); retrying", exc)
                 answer = None
-            if answer is None:
-                self.stats.retries += 1
-                if stop is not None and stop.is_set() and self.stats.retries > 10_000:
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            self.stats.sent += len(pending)
-            retry = []
-            for item, result in zip(pending, answer["results"]):
-                status, reason = result["status"], result.get("reason")
-                if status in ("accepted", "duplicate"):
-                    setattr(self.stats, status, getattr(self.stats, status) + 1)
-                    self.stats.acked[(item[0].device, item[0].seq)] = item[2]
-                elif reason in RETRYABLE:
-                    retry.append(item)
-                else:
-                    self.stats.rejected += 1
-                    self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
-            pending = retry
+            if answer is not None:
+                self.stats.sent += len(pending)
+                pending = self._tally(pending, answer["results"])
             if pending:
                 self.stats.retries += 1
+                if give_up is not None and give_up():
+                    return pending
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+        return []
+
+    def _tally(self, items: Sequence[tuple[Reading, bytes, bytes]], results: Sequence[dict]) -> list:
+        retry = []
+        for item, result in zip(items, results):
+            status, reason = result["status"], result.get("reason")
+            if status in ("accepted", "duplicate"):
+                setattr(self.stats, status, getattr(self.stats, status) + 1)
+                self.stats.acked[(item[0].device, item[0].seq)] = item[2]
+            elif reason in RETRYABLE:
+                retry.append(item)
+            else:
+                self.stats.rejected += 1
+                self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
+        return retry
 
 
 def _json_or_none(raw: bytes) -> dict | None:

@@ -67,6 +67,7 @@ def test_simulated_devices_end_to_end_with_proof_verified_on_chain(world, daemon
     devices = world.fresh_devices(6, seed=12)
     sim = Simulator(daemon.url, world.contracts.domain, devices, rate=6)
     stats = sim.run(threading.Event(), duration_s=3.5)
+    assert sim.resend_unacked()
     assert stats.accepted >= 12 and stats.rejected == 0
     wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
     status, body = http_json("GET", f"{daemon.url}/v1/devices/{devices[0].signer.checksum}")
@@ -165,10 +166,15 @@ def test_rpc_outage_then_restore_ends_with_everything_anchored(world, tmp_path):
         devices = world.fresh_devices(4, seed=15)
         sim = Simulator(d.url, world.contracts.domain, devices, rate=4)
         stop = threading.Event()
-        stats = sim.run(stop, duration_s=1.5)  # devices now cached by the ingest
+        for _ in range(20):  # until every device has a reading in: the ingest has them cached
+            stats = sim.run(stop, duration_s=1.0)
+            if {dev for dev, _ in stats.acked} == {d.signer.address for d in devices}:
+                break
         proxy.stop()
         assert proxy.port_closed()
+        before = stats.accepted
         sim.run(stop, duration_s=2.5)  # ingest keeps acknowledging; the relayer cannot reach the node
+        assert stats.accepted > before and sim.unacked == 0
         wait_until(lambda: d.relayer.state.failures > 0, 10, what="relayer noticing the outage")
         _, health = http_json("GET", d.url + "/healthz")
         assert health["readings_pending"] + health["readings_batched"] > 0
