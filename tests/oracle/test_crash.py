@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -123,3 +124,18 @@ def test_sigkill_at_random_moments_loses_nothing_and_anchors_each_reading_once(w
             assert MerkleTree.from_digests(digests).root == bytes(e["args"]["merkleRoot"]) == b.root
     finally:
         store.close()
+    # `proof` from the command line gives arguments that verifyReading accepts
+    device, seq = next(iter(stats.acked))
+    out = subprocess.run(
+        [sys.executable, "-m", "rwa_sdk.oracle", "proof", "0x" + device.hex(), str(seq), "--db", str(db)],
+        capture_output=True, text=True, env=daemon.env, cwd=ROOT, check=True,
+    ).stdout
+    printed = json.loads(out)
+    r = printed["reading"]
+    as_tuple = (r["device"], bytes.fromhex(r["assetId"][2:]), r["seq"], r["periodStart"], r["periodEnd"],
+                r["energyWh"], r["meterWh"], r["flags"])
+    assert printed["anchored"] is True
+    assert world.contracts.oracle.functions.verifyReading(
+        as_tuple, bytes.fromhex(printed["signature"][2:]), [bytes.fromhex(p[2:]) for p in printed["proof"]],
+        bytes.fromhex(printed["batchId"][2:]),
+    ).call()
