@@ -1,0 +1,421 @@
+"""Relayer: build Merkle batches from the store, anchor them on chain, mark them after the receipt.
+
+Crash safety comes from the order of writes: a batch and its readings are assigned in one
+transaction; a signed transaction's hash and nonce are committed *before* it is broadcast; readings
+count as anchored only after a receipt with enough confirmations. On restart, a batch already on
+chain is recognised by its id (``keccak256(assetId, root)``, looked up in ``BatchAnchored`` logs and
+``getBatch``), so it is never sent twice; the contract refuses a second anchor of the same root anyway.
+
+The relayer signs its own transactions (eth-account), tracks its nonce, bumps fees to replace a
+transaction that is stuck, and backs off on RPC errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+
+from .. import errors
+from ..chain import Chain
+from .merkle import MerkleTree
+from .metrics import Metrics
+from .reading import keccak256
+from .store import BatchRecord, BatchStatus, ReadingStore, StoredReading
+
+log = logging.getLogger("rwa_sdk.oracle.relayer")
+
+BATCH_ANCHORED_TOPIC = keccak256(b"BatchAnchored(bytes32,bytes32,bytes32,uint32,uint96,uint64,uint64)")
+
+
+class RelayerError(RuntimeError):
+    """A problem the relayer cannot retry away (e.g. it lacks RELAYER_ROLE)."""
+
+
+@dataclass(frozen=True)
+class RelayerConfig:
+    """When to cut a batch and how to get it on chain."""
+
+    max_batch_size: int = 1_000
+    max_batch_age_s: float = 30.0
+    max_batches_per_tx: int = 8
+    confirmations: int = 1
+    poll_interval_s: float = 0.5
+    stuck_after_s: float = 60.0
+    fee_bump: float = 1.25  # nodes require at least +10% (geth) / +12.5% to replace
+    gas_margin: float = 1.25
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    from_block: int = 0  # where to start looking for BatchAnchored logs
+
+
+@dataclass
+class _InFlight:
+    """What we know about the transaction carrying the batches in flight (lost on restart)."""
+
+    nonce: int
+    sent_at: float
+    tx: dict[str, Any] | None = None
+
+
+@dataclass
+class RelayerState:
+    """Read by /healthz: the last error, consecutive failures, when the last batch went through."""
+
+    last_error: str = ""
+    failures: int = 0
+    last_anchor_at: float = 0.0
+    anchored_batches: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def batch_id_of(asset_id: bytes, root: bytes) -> bytes:
+    """``ReadingOracle.batchIdOf``: ``keccak256(abi.encode(assetId, root))``."""
+    return keccak256(asset_id + root)
+
+
+class Relayer:
+    """Moves readings from the store onto the chain; one transaction in flight at a time."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        oracle: Contract,
+        store: ReadingStore,
+        account: LocalAccount,
+        config: RelayerConfig = RelayerConfig(),
+        *,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.chain = chain
+        self.w3 = chain.w3
+        self.oracle = oracle
+        self.store = store
+        self.account = account
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        self.state = RelayerState()
+        self.epoch_length = oracle.functions.epochLength().call()
+        self._inflight: _InFlight | None = None
+        self._nonce: int | None = None
+
+    # -- main loop ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
+        """Work until ``stop`` is set. When ``drain`` is set, cut no new batch, finish the one in flight."""
+        delay = self.config.backoff_initial_s
+        while not stop.is_set():
+            try:
+                busy = self.step(build=not (drain and drain.is_set()))
+            except RelayerError:
+                raise
+            except Exception as exc:  # RPC down, node errors, timeouts: retry with backoff
+                self.state.failures += 1
+                self.state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.metrics.inc("relayer_errors_total", help_text="relayer iterations that failed (retried)")
+                log.warning("relayer step failed (retry in %.1fs): %s", delay, self.state.last_error)
+                stop.wait(delay)
+                delay = min(delay * 2, self.config.backoff_max_s)
+                continue
+            self.state.failures = 0
+            delay = self.config.backoff_initial_s
+            if drain is not None and drain.is_set() and not self.has_work_in_flight():
+                return
+            if not busy:
+                stop.wait(self.config.poll_interval_s)
+
+    def has_work_in_flight(self) -> bool:
+        return bool(self.store.batches(BatchStatus.SENT))
+
+    def step(self, build: bool = True) -> bool:
+        """One unit of work; True if something moved (so the loop should not sleep)."""
+        sent = self.store.batches(BatchStatus.SENT)
+        if sent:
+            return self._advance(sent)
+        built = self.store.batches(BatchStatus.BUILT)
+        if not built and build:
+            self.build_batches()
+            built = self.store.batches(BatchStatus.BUILT)
+        if built:
+            return self._send(built[: self.config.max_batches_per_tx])
+        return False
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Anchor everything pending now (ignoring batch age); for tests and shutdown scripts."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.build_batches(force=True)
+            moved = self.step()
+            counts = self.store.counts()
+            if counts["readings_pending"] == 0 and counts["readings_batched"] == 0:
+                return
+            if not moved:
+                time.sleep(self.config.poll_interval_s)
+        raise TimeoutError("readings still pending after flush timeout")
+
+    # -- batching -----------------------------------------------------------------------------
+    def build_batches(self, force: bool = False) -> int:
+        """Cut batches for assets with enough readings or old enough ones; returns how many."""
+        now = self.clock()
+        made = 0
+        for asset, count, earliest_start, oldest_received in self.store.pending_summary():
+            if not force and count < self.config.max_batch_size and now - oldest_received < self.config.max_batch_age_s:
+                continue
+            epoch = earliest_start // self.epoch_length
+            rows = self.store.pending_readings(asset, epoch, self.epoch_length, self.config.max_batch_size)
+            if rows:
+                self._create_batch(asset, rows)
+                made += 1
+        return made
+
+    def _create_batch(self, asset: bytes, rows: Sequence[StoredReading]) -> int:
+        tree = MerkleTree.from_digests([r.digest for r in rows])
+        energy = sum(r.reading.energy_wh for r in rows)
+        start = min(r.reading.period_start for r in rows)
+        end = max(r.reading.period_end for r in rows)
+        batch = self.store.create_batch(asset, tree.root, batch_id_of(asset, tree.root), [r.id for r in rows], energy, start, end)
+        log.info("batch %d: %d readings of asset %s, root %s", batch, len(rows), asset.hex()[:12], tree.root.hex())
+        return batch
+
+    # -- sending ------------------------------------------------------------------------------
+    def _call(self, batches: Sequence[BatchRecord]) -> Any:
+        if len(batches) == 1:
+            b = batches[0]
+            return self.oracle.functions.anchorBatch(b.asset_id, b.root, b.count, b.energy_wh, b.from_time, b.to_time)
+        headers = [(b.asset_id, b.root, b.count, b.energy_wh, b.from_time, b.to_time) for b in batches]
+        return self.oracle.functions.anchorBatches(headers)
+
+    def _send(self, batches: Sequence[BatchRecord]) -> bool:
+        batches = self._drop_already_anchored(batches)
+        if not batches:
+            return True
+        fn = self._call(batches)
+        try:
+            gas = int(fn.estimate_gas({"from": self.account.address}) * self.config.gas_margin)
+        except Exception as exc:
+            return self._on_estimate_failure(batches, self.chain.decode(exc), exc)
+        nonce = self._next_nonce()
+        tx = fn.build_transaction({
+            "from": self.account.address, "nonce": nonce, "gas": gas, "chainId": self.chain.chain_id, **self._fees(),
+        })
+        self._broadcast([b.id for b in batches], tx)
+        return True
+
+    def _broadcast(self, batch_ids: Sequence[int], tx: dict[str, Any]) -> None:
+        signed = self.account.sign_transaction(tx)
+        self.store.mark_sent(batch_ids, tx["nonce"], bytes(signed.hash))  # committed before it leaves
+        self._inflight = _InFlight(tx["nonce"], self.clock(), tx)
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:
+            message = str(exc).lower()
+            if "already known" in message or "already imported" in message:
+                return
+            if "nonce too low" in message:
+                self._nonce = None  # re-read; _advance will find out what consumed it
+                return
+            raise
+        self.metrics.inc("relayer_transactions_total", help_text="anchor transactions broadcast")
+        log.info("sent anchor tx 0x%s nonce %d for batches %s", bytes(signed.hash).hex(), tx["nonce"], list(batch_ids))
+
+    def _next_nonce(self) -> int:
+        chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        self._nonce = chain_nonce if self._nonce is None else max(self._nonce, chain_nonce)
+        return self._nonce
+
+    def _fees(self, previous: dict[str, Any] | None = None) -> dict[str, int]:
+        market = self.chain.fee_params()
+        if previous is None:
+            return market
+        bump = self.config.fee_bump
+        if "gasPrice" in market:
+            return {"gasPrice": max(market["gasPrice"], int(previous.get("gasPrice", 0) * bump) + 1)}
+        tip = max(market["maxPriorityFeePerGas"], int(previous.get("maxPriorityFeePerGas", 0) * bump) + 1)
+        fee = max(market["maxFeePerGas"], int(previous.get("maxFeePerGas", 0) * bump) + 1, tip)
+        return {"maxFeePerGas": fee, "maxPriorityFeePerGas": tip}
+
+    def _on_estimate_failure(self, batches: Sequence[BatchRecord], decoded: BaseException, exc: BaseException) -> bool:
+        if isinstance(decoded, errors.BatchAlreadyAnchored):
+            self._drop_already_anchored(batches)  # found by its log; a no-op if a reorg removed it
+            return True
+        if isinstance(decoded, errors.BatchInFuture):
+            log.info("batch ends after chain time + skew; waiting for the chain clock")
+            return False
+        if isinstance(decoded, errors.AccessControlUnauthorizedAccount):
+            raise RelayerError(f"{self.account.address} lacks RELAYER_ROLE on {self.oracle.address}")
+        if isinstance(decoded, errors.ContractError):
+            for b in batches:  # the batch can never pass as built: give its readings back to the queue
+                log.error("batch %d rejected by the contract (%s); readings returned to the queue", b.id, decoded)
+                self.store.release_batch(b.id)
+            return True
+        raise exc
+
+    # -- following a transaction --------------------------------------------------------------
+    def _advance(self, sent: Sequence[BatchRecord]) -> bool:
+        nonce = sent[0].nonce
+        group = [b for b in sent if b.nonce == nonce]
+        hashes = {h for b in group for h in b.tx_hashes}
+        for tx_hash in hashes:
+            receipt = self._receipt(tx_hash)
+            if receipt is None:
+                continue
+            return self._on_receipt(group, receipt)
+        # no receipt: perhaps anchored by a transaction we do not know, or the nonce went elsewhere
+        latest_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
+        if latest_nonce > nonce:
+            remaining = self._drop_already_anchored(group)
+            if remaining:
+                log.warning("nonce %d was used by another transaction; re-sending batches", nonce)
+                self._requeue(remaining)
+            return True
+        inflight = self._inflight if self._inflight and self._inflight.nonce == nonce else None
+        if inflight is None:
+            # after a restart: if no node knows our transaction, it never left; otherwise wait a full period
+            known = any(self._pending_tx(h) is not None for h in hashes)
+            self._inflight = inflight = _InFlight(nonce, self.clock() if known else float("-inf"), None)
+        if self.clock() - inflight.sent_at < self.config.stuck_after_s:
+            return False
+        self._replace(group, inflight, hashes)
+        return True
+
+    def _on_receipt(self, group: Sequence[BatchRecord], receipt: Any) -> bool:
+        block = receipt["blockNumber"]
+        if receipt["status"] != 1:
+            log.error("anchor tx reverted in block %d; checking the batches on chain", block)
+            remaining = self._drop_already_anchored(group)
+            if remaining:
+                self._requeue(remaining)
+            return True
+        latest = self.w3.eth.block_number
+        if latest - block + 1 < self.config.confirmations:
+            return False
+        self.store.mark_anchored([b.id for b in group], block)
+        self._nonce = max(self._nonce or 0, group[0].nonce + 1)
+        self._inflight = None
+        count = sum(b.count for b in group)
+        self.state.last_anchor_at = self.clock()
+        self.state.anchored_batches += len(group)
+        self.metrics.inc("batches_anchored_total", len(group), help_text="batches anchored with enough confirmations")
+        self.metrics.inc("readings_anchored_total", count, help_text="readings anchored with enough confirmations")
+        log.info("anchored batches %s (%d readings) in block %d", [b.id for b in group], count, block)
+        return True
+
+    def _replace(self, group: Sequence[BatchRecord], inflight: _InFlight, hashes: set[bytes]) -> None:
+        previous = inflight.tx
+        if previous is None:
+            for h in hashes:
+                known = self._pending_tx(h)
+                if known is not None:
+                    previous = {k: known[k] for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice") if k in known}
+                    break
+        fn = self._call(group)
+        try:
+            gas = int(fn.estimate_gas({"from": self.account.address}) * self.config.gas_margin)
+        except Exception as exc:
+            self._on_estimate_failure(group, self.chain.decode(exc), exc)
+            return
+        tx = fn.build_transaction({
+            "from": self.account.address, "nonce": inflight.nonce, "gas": gas, "chainId": self.chain.chain_id,
+            **self._fees(previous),
+        })
+        log.warning("anchor tx with nonce %d not mined after %.0fs: replacing with higher fees", inflight.nonce,
+                    self.config.stuck_after_s)
+        self.metrics.inc("relayer_replacements_total", help_text="stuck transactions replaced or re-broadcast")
+        self._broadcast([b.id for b in group], tx)
+
+    def _requeue(self, group: Sequence[BatchRecord]) -> None:
+        """Send these batches again with a fresh nonce (their previous transaction is void)."""
+        self._inflight = None
+        self._nonce = None
+        self._send(group)
+
+    def _drop_already_anchored(self, batches: Sequence[BatchRecord]) -> list[BatchRecord]:
+        """Mark batches found on chain as anchored (by their BatchAnchored log); return the others."""
+        remaining = []
+        for b in batches:
+            block = self.anchored_block(b.batch_id)
+            if block is None:
+                remaining.append(b)
+                continue
+            if self.w3.eth.block_number - block + 1 < self.config.confirmations:
+                remaining.append(b)  # seen but not yet confirmed: keep following it
+                continue
+            log.info("batch %d already on chain (block %d): not sending it again", b.id, block)
+            self.store.mark_anchored([b.id], block)
+            self.state.anchored_batches += 1
+            self.metrics.inc("batches_anchored_total", help_text="batches anchored with enough confirmations")
+            self.metrics.inc("readings_anchored_total", b.count, help_text="readings anchored with enough confirmations")
+        return remaining
+
+    def anchored_block(self, batch_id: bytes) -> int | None:
+        """Block of the BatchAnchored log of ``batch_id``, or None if it is not on chain."""
+        if self.oracle.functions.getBatch(batch_id).call()[0] == 0:
+            return None
+        logs = self.w3.eth.get_logs({
+            "address": self.oracle.address,
+            "fromBlock": self.config.from_block,
+            "toBlock": "latest",
+            "topics": ["0x" + BATCH_ANCHORED_TOPIC.hex(), None, "0x" + batch_id.hex()],
+        })
+        return logs[-1]["blockNumber"] if logs else self.w3.eth.block_number
+
+    def _receipt(self, tx_hash: bytes) -> Any:
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def _pending_tx(self, tx_hash: bytes) -> Any:
+        try:
+            return self.w3.eth.get_transaction(tx_hash)
+        except TransactionNotFound:
+            return None
+
+
+# -- proofs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReadingProof:
+    """Everything ``verifyReading`` needs for one stored reading."""
+
+    reading: Any
+    signature: bytes
+    proof: list[bytes]
+    batch_id: bytes
+    anchored: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reading": self.reading.to_json(),
+            "signature": "0x" + self.signature.hex(),
+            "proof": ["0x" + p.hex() for p in self.proof],
+            "batchId": "0x" + self.batch_id.hex(),
+            "anchored": self.anchored,
+        }
+
+
+class ProofNotFound(LookupError):
+    """The reading is unknown or not batched yet."""
+
+
+def reading_proof(store: Any, device: bytes, seq: int) -> ReadingProof:
+    """The Merkle proof of a stored reading, rebuilt from its batch (the tree is deterministic)."""
+    stored = store.find_reading(device, seq)
+    if stored is None:
+        raise ProofNotFound(f"no reading with seq {seq} from this device")
+    if stored.batch is None:
+        raise ProofNotFound("reading is not in a batch yet")
+    batch = store.batch(stored.batch)
+    tree = MerkleTree.from_digests([r.digest for r in store.batch_readings(stored.batch)])
+    if tree.root != batch.root:
+        raise ProofNotFound("stored batch does not rebuild to its root (store corrupted)")
+    return ReadingProof(stored.reading, stored.signature, tree.proof(stored.digest), batch.batch_id,
+                        batch.status is BatchStatus.ANCHORED)

@@ -1,0 +1,364 @@
+"""Durable queue of verified readings and of the batches that anchor them.
+
+``ReadingStore`` is the interface the ingest API and the relayer use; ``SqliteStore`` implements it
+on SQLite in WAL mode (one file, no server). A PostgreSQL backend implements the same methods with
+the same transactions. Every method that changes state commits before it returns: the ingest API
+acknowledges a reading only after :meth:`ReadingStore.insert_readings` has returned.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from .reading import Reading
+
+
+class StoreError(RuntimeError):
+    """The store is unusable (schema mismatch, closed)."""
+
+
+class InsertOutcome(str, Enum):
+    INSERTED = "inserted"
+    DUPLICATE = "duplicate"  # same device + seq, same content: idempotent
+    CONFLICT = "conflict"  # same device + seq, other content
+
+
+class BatchStatus(str, Enum):
+    BUILT = "built"  # readings assigned, nothing sent yet
+    SENT = "sent"  # a transaction carrying the batch was signed and (probably) broadcast
+    ANCHORED = "anchored"  # receipt seen with enough confirmations
+
+
+@dataclass(frozen=True)
+class StoredReading:
+    """A reading as stored: what the device signed plus where it went."""
+
+    id: int
+    reading: Reading
+    signature: bytes
+    digest: bytes
+    batch: int | None
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A Merkle batch of one asset's readings and the transaction that carries it."""
+
+    id: int
+    asset_id: bytes
+    root: bytes
+    batch_id: bytes  # on-chain id: keccak256(abi.encode(assetId, root))
+    count: int
+    energy_wh: int
+    from_time: int
+    to_time: int
+    status: BatchStatus
+    nonce: int | None
+    tx_hashes: tuple[bytes, ...]
+    block_number: int | None
+
+
+class ReadingStore(Protocol):
+    """What the ingest API and the relayer need from a store (SQLite today, PostgreSQL later)."""
+
+    def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]: ...
+    def existing_digest(self, device: bytes, seq: int) -> bytes | None: ...
+    def last_seqs(self) -> dict[bytes, int]: ...
+    def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None: ...
+    def pending_summary(self) -> list[tuple[bytes, int, int, float]]: ...
+    def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]: ...
+    def create_batch(self, asset_id: bytes, root: bytes, batch_id: bytes, reading_ids: Sequence[int],
+                     energy_wh: int, from_time: int, to_time: int) -> int: ...
+    def batches(self, status: BatchStatus) -> list[BatchRecord]: ...
+    def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None: ...
+    def mark_anchored(self, batch_ids: Sequence[int], block_number: int) -> None: ...
+    def release_batch(self, batch_id: int) -> None: ...
+    def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
+    def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
+    def counts(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY,
+    device BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    asset BLOB NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    energy_wh INTEGER NOT NULL,
+    meter_wh INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    batch INTEGER REFERENCES batches(id),
+    UNIQUE (device, seq)
+);
+CREATE INDEX IF NOT EXISTS readings_pending ON readings (asset, period_start) WHERE batch IS NULL;
+CREATE INDEX IF NOT EXISTS readings_batch ON readings (batch);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    asset BLOB NOT NULL,
+    root BLOB NOT NULL,
+    batch_id BLOB NOT NULL UNIQUE,
+    count INTEGER NOT NULL,
+    energy_wh INTEGER NOT NULL,
+    from_time INTEGER NOT NULL,
+    to_time INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    nonce INTEGER,
+    tx_hashes BLOB NOT NULL DEFAULT x'',
+    block_number INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    device BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+# uint64 values do not all fit SQLite's signed 64-bit integers: store them shifted into its range.
+_OFFSET = 2**63
+
+
+def _i(v: int) -> int:
+    return v - _OFFSET
+
+
+def _u(v: int) -> int:
+    return v + _OFFSET
+
+
+class SqliteStore:
+    """:class:`ReadingStore` on one SQLite file in WAL mode; safe to share between threads."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    # -- ingest side --------------------------------------------------------------------------
+    def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]:
+        """Insert verified (reading, signature, digest) items in one committed transaction.
+
+        Items whose (device, seq) already exists are not inserted: DUPLICATE if the stored digest is
+        the same, CONFLICT otherwise.
+        """
+        now = time.time()
+        outcomes: list[InsertOutcome] = []
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for r, sig, digest in items:
+                    cur.execute(
+                        "INSERT INTO readings (device, seq, asset, period_start, period_end, energy_wh, meter_wh,"
+                        " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                        " ON CONFLICT (device, seq) DO NOTHING",
+                        (r.device, _i(r.seq), r.asset_id, _i(r.period_start), _i(r.period_end), _i(r.energy_wh),
+                         _i(r.meter_wh), r.flags, sig, digest, now),
+                    )
+                    if cur.rowcount == 1:
+                        outcomes.append(InsertOutcome.INSERTED)
+                    else:
+                        row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
+                        same = row is not None and row[0] == digest
+                        outcomes.append(InsertOutcome.DUPLICATE if same else InsertOutcome.CONFLICT)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return outcomes
+
+    def existing_digest(self, device: bytes, seq: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
+        return row[0] if row else None
+
+    def last_seqs(self) -> dict[bytes, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT device, MAX(seq) FROM readings GROUP BY device").fetchall()
+        return {device: _u(seq) for device, seq in rows}
+
+    def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)",
+                (device, _i(seq), kind, detail, time.time()),
+            )
+
+    def alerts(self) -> list[tuple[bytes, int, str, str]]:
+        with self._lock:
+            rows = self._db.execute("SELECT device, seq, kind, detail FROM alerts ORDER BY id").fetchall()
+        return [(d, _u(s), k, t) for d, s, k, t in rows]
+
+    # -- relayer side -------------------------------------------------------------------------
+    def pending_summary(self) -> list[tuple[bytes, int, int, float]]:
+        """Per asset: (asset, pending count, earliest period_start, oldest received_at)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT asset, COUNT(*), MIN(period_start), MIN(received_at) FROM readings"
+                " WHERE batch IS NULL GROUP BY asset"
+            ).fetchall()
+        return [(a, n, _u(start), received) for a, n, start, received in rows]
+
+    def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]:
+        """Unbatched readings of ``asset_id`` whose period starts in ``epoch``, oldest first."""
+        lo, hi = _i(epoch * epoch_length), _i((epoch + 1) * epoch_length)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM readings WHERE batch IS NULL AND asset=? AND period_start>=? AND period_start<?"
+                " ORDER BY period_start, id LIMIT ?",
+                (asset_id, lo, hi, limit),
+            ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def create_batch(self, asset_id: bytes, root: bytes, batch_id: bytes, reading_ids: Sequence[int],
+                     energy_wh: int, from_time: int, to_time: int) -> int:
+        """Record a batch and assign its readings to it, atomically."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute(
+                    "INSERT INTO batches (asset, root, batch_id, count, energy_wh, from_time, to_time, status, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (asset_id, root, batch_id, len(reading_ids), str(energy_wh), from_time, to_time,
+                     BatchStatus.BUILT.value, time.time()),
+                )
+                batch = cur.lastrowid
+                cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
+                cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,))
+                if cur.fetchone()[0] != len(reading_ids):
+                    raise StoreError("a reading of the new batch was already batched")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return batch
+
+    def batches(self, status: BatchStatus | None = None) -> list[BatchRecord]:
+        query = f"SELECT {_BATCH_COLUMNS} FROM batches"
+        args: tuple = ()
+        if status is not None:
+            query += " WHERE status=?"
+            args = (status.value,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [_batch(row) for row in rows]
+
+    def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None:
+        """Remember a signed transaction before it is broadcast (so a restart can look for it)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for b in batch_ids:
+                    row = self._db.execute("SELECT tx_hashes FROM batches WHERE id=?", (b,)).fetchone()
+                    hashes = bytes(row[0]) if row else b""
+                    if tx_hash not in {hashes[i:i + 32] for i in range(0, len(hashes), 32)}:
+                        hashes += tx_hash
+                    self._db.execute(
+                        "UPDATE batches SET status=?, nonce=?, tx_hashes=? WHERE id=?",
+                        (BatchStatus.SENT.value, nonce, hashes, b),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def mark_anchored(self, batch_ids: Sequence[int], block_number: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "UPDATE batches SET status=?, block_number=? WHERE id=?",
+                [(BatchStatus.ANCHORED.value, block_number, b) for b in batch_ids],
+            )
+            self._db.execute("COMMIT")
+
+    def release_batch(self, batch_id: int) -> None:
+        """Forget a batch that can never be anchored; its readings go back to the queue."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE readings SET batch=NULL WHERE batch=?", (batch_id,))
+            self._db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
+            self._db.execute("COMMIT")
+
+    def batch_readings(self, batch_id: int) -> list[StoredReading]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+        return [_stored(row) for row in rows]
+
+    def find_reading(self, device: bytes, seq: int) -> StoredReading | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
+        return _stored(row) if row else None
+
+    def batch(self, batch_id: int) -> BatchRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id=?", (batch_id,)).fetchone()
+        return _batch(row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        """Readings by state (pending, batched, anchored) and batches by status."""
+        with self._lock:
+            pending = self._db.execute("SELECT COUNT(*) FROM readings WHERE batch IS NULL").fetchone()[0]
+            by_status = dict(self._db.execute(
+                "SELECT b.status, COUNT(*) FROM readings r JOIN batches b ON r.batch=b.id GROUP BY b.status"
+            ).fetchall())
+            batches = dict(self._db.execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall())
+        return {
+            "readings_pending": pending,
+            "readings_batched": by_status.get("built", 0) + by_status.get("sent", 0),
+            "readings_anchored": by_status.get("anchored", 0),
+            **{f"batches_{s.value}": batches.get(s.value, 0) for s in BatchStatus},
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_COLUMNS = "id, device, seq, asset, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"
+_BATCH_COLUMNS = ("id, asset, root, batch_id, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
+                  " block_number")
+
+
+def _stored(row: tuple) -> StoredReading:
+    rid, device, seq, asset, start, end, energy, meter, flags, sig, digest, batch = row
+    reading = Reading(device, asset, _u(seq), _u(start), _u(end), _u(energy), _u(meter), flags)
+    return StoredReading(rid, reading, sig, digest, batch)
+
+
+def _batch(row: tuple) -> BatchRecord:
+    bid, asset, root, batch_id, count, energy, start, end, status, nonce, hashes, block = row
+    tx_hashes = tuple(hashes[i:i + 32] for i in range(0, len(hashes), 32))
+    return BatchRecord(bid, asset, root, batch_id, count, int(energy), start, end, BatchStatus(status), nonce,
+                       tx_hashes, block)
+
+
+def chunks(items: Iterable, size: int) -> Iterable[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,61 @@
+"""Oracle fixtures: one registry + oracle per session, devices registered for two assets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from rwa_sdk.chain import Chain
+from rwa_sdk.oracle.contracts import OracleContracts, deploy_oracle, grant_relayer, register_device
+from rwa_sdk.oracle.reading import DeviceSigner, Reading, ReadingDomain
+
+ASSET_A = bytes.fromhex("aa" * 32)
+ASSET_B = bytes.fromhex("bb" * 32)
+CAPACITY_W = 10_000
+
+
+@dataclass
+class OracleWorld:
+    contracts: OracleContracts
+    domain: ReadingDomain
+    operator_a: object
+    operator_b: object
+    relayer: object
+    outsider: object
+    devices_a: list
+    devices_b: list
+
+    @property
+    def oracle(self):
+        return self.contracts.oracle
+
+    @property
+    def registry(self):
+        return self.contracts.registry
+
+
+@pytest.fixture(scope="session")
+def oracle_world(session_chain: Chain) -> OracleWorld:
+    chain = session_chain
+    admin, op_a, op_b, relayer, outsider = chain.accounts[:5]
+    contracts = deploy_oracle(chain, admin)
+    grant_relayer(chain, contracts, relayer.address, admin)
+    for asset, op in ((ASSET_A, op_a), (ASSET_B, op_b)):
+        chain.transact(contracts.registry.functions.setAssetOperator(asset, op.address), sender=admin)
+    devices_a = [DeviceSigner.from_secret(bytes([1] * 31 + [i + 1])) for i in range(3)]
+    devices_b = [DeviceSigner.from_secret(bytes([2] * 31 + [i + 1])) for i in range(2)]
+    for dev in devices_a:
+        register_device(chain, contracts, dev, ASSET_A, "pv-inverter", CAPACITY_W, operator=op_a)
+    for dev in devices_b:
+        register_device(chain, contracts, dev, ASSET_B, "battery", CAPACITY_W, operator=op_b)
+    chain.mine(3_600)  # readings start after activation
+    return OracleWorld(contracts, contracts.domain, op_a, op_b, relayer, outsider, devices_a, devices_b)
+
+
+def now(chain: Chain) -> int:
+    return chain.w3.eth.get_block("latest")["timestamp"]
+
+
+def make_reading(device: DeviceSigner, asset: bytes, seq: int, end: int, energy_wh: int = 500, length: int = 300) -> Reading:
+    return Reading(device.address, asset, seq, end - length, end, energy_wh, 1_000_000 + seq * energy_wh, 0)

@@ -1,0 +1,202 @@
+"""The daemon on its own Anvil: HTTP API, fuzzed input, simulator end to end, RPC outage."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rwa_sdk.chain import connect
+from rwa_sdk.oracle.daemon import DaemonConfig, OracleDaemon, proof
+from rwa_sdk.oracle.ingest import reading_item
+from rwa_sdk.oracle.relayer import RelayerConfig
+from rwa_sdk.oracle.simulator import Simulator
+from rwa_sdk.oracle.store import SqliteStore
+
+from .daemon_world import RELAYER_KEY, RpcProxy, http_json, make_world, wait_until
+
+FAST = RelayerConfig(max_batch_size=40, max_batch_age_s=0.3, poll_interval_s=0.05, backoff_initial_s=0.1,
+                     backoff_max_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def world(compiled):
+    w = make_world()
+    yield w
+    w.chain.close()
+
+
+def _daemon(world, tmp_path, rpc_url=None, relayer=FAST) -> OracleDaemon:
+    config = DaemonConfig(rpc_url or world.url, world.contracts.oracle.address, str(tmp_path / "oracle.db"),
+                          port=0, relayer=relayer, registry_ttl_s=60)
+    return OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
+
+
+@pytest.fixture(scope="module")
+def daemon(world, tmp_path_factory):
+    d = _daemon(world, tmp_path_factory.mktemp("daemon"))
+    yield d
+    d.stop(grace_s=5)
+
+
+def _anchored(url):
+    status, health = http_json("GET", url + "/healthz")
+    return status == 200 and health["readings_pending"] == 0 and health["readings_batched"] == 0 and health
+
+
+def test_healthz_metrics_and_device_endpoints(world, daemon):
+    devices = world.fresh_devices(1, seed=11)
+    sim = Simulator(daemon.url, world.contracts.domain, devices, rate=1)
+    wait_until(lambda: sim.due_readings() or None, 5)  # noqa
+    status, health = http_json("GET", daemon.url + "/healthz")
+    assert status == 200 and health["status"] == "ok" and "relayer" in health
+    dev = devices[0]
+    status, body = http_json("GET", f"{daemon.url}/v1/devices/{dev.signer.checksum}")
+    assert status == 200 and body["registered"] and body["capacityW"] == dev.capacity_w
+    assert http_json("GET", f"{daemon.url}/v1/devices/0x{'00' * 20}")[0] == 404
+    assert http_json("GET", f"{daemon.url}/v1/devices/nothex")[0] == 400
+    assert http_json("GET", f"{daemon.url}/nowhere")[0] == 404
+    status, text = http_json("GET", daemon.url + "/metrics")
+    assert status == 200 and "rwa_oracle_queue" in text
+
+
+def test_simulated_devices_end_to_end_with_proof_verified_on_chain(world, daemon):
+    devices = world.fresh_devices(6, seed=12)
+    sim = Simulator(daemon.url, world.contracts.domain, devices, rate=6)
+    stats = sim.run(threading.Event(), duration_s=3.5)
+    assert sim.resend_unacked()
+    assert stats.accepted >= 12 and stats.rejected == 0
+    wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
+    status, body = http_json("GET", f"{daemon.url}/v1/devices/{devices[0].signer.checksum}")
+    assert body["lastSeq"] == devices[0].seq
+    p = proof(daemon.config.db_path, devices[0].signer.checksum, 2)
+    assert p.anchored
+    oracle = world.contracts.oracle
+    assert oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_id).call()
+    status, text = http_json("GET", daemon.url + "/metrics")
+    assert 'rwa_oracle_readings_total{status="accepted"}' in text
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _valid_item(world, devices, seq):
+    dev = devices[0]
+    r = dev.next_reading(1)
+    return reading_item(r, world.contracts.domain.sign(r, dev.signer.key))
+
+
+@pytest.fixture(scope="module")
+def fuzz_devices(world):
+    devices = world.fresh_devices(1, seed=13)
+    devices[0].first_start = devices[0].next_start
+    return devices
+
+
+@given(body=st.binary(max_size=300) | json_values.map(lambda v: json.dumps(v).encode()))
+@settings(max_examples=60)
+def test_fuzzed_bodies_never_crash_the_server(daemon, body):
+    status, answer = http_json("POST", daemon.url + "/v1/readings", body)
+    assert status in (200, 400)
+    if status == 200:
+        assert all(r["status"] == "rejected" and r["reason"] for r in answer["results"])
+    assert http_json("GET", daemon.url + "/healthz")[0] == 200
+
+
+FIELDS = ["device", "assetId", "seq", "periodStart", "periodEnd", "energyWh", "meterWh", "flags", "signature"]
+
+
+@given(field=st.sampled_from(FIELDS), value=json_values, drop=st.booleans())
+@settings(max_examples=60)
+def test_fuzzed_fields_of_a_signed_reading_are_rejected_with_a_reason(world, daemon, fuzz_devices, field, value, drop):
+    dev = fuzz_devices[0]
+    dev.next_start = dev.first_start  # periods may repeat; only seq must increase
+    item = _valid_item(world, fuzz_devices, None)
+    original = item[field]
+    if drop:
+        del item[field]
+    else:
+        item[field] = value
+    status, answer = http_json("POST", daemon.url + "/v1/readings", json.dumps([item]).encode())
+    assert status == 200
+    result = answer["results"][0]
+    unchanged = not drop and value == original and type(value) is type(original)
+    if unchanged or (drop and field == "flags" and original == 0):  # flags is optional, default 0
+        assert result["status"] == "accepted"
+    else:
+        assert result["status"] == "rejected" and result["reason"]
+
+
+def test_forged_replayed_out_of_order_future_and_over_capacity_readings_rejected(world, daemon):
+    devices = world.fresh_devices(2, seed=14)
+    dev, other = devices
+    domain = world.contracts.domain
+    import time as _t
+    now = int(_t.time())
+    r1, r2 = dev.next_reading(2), dev.next_reading(2)
+    sign = lambda r, d=dev: reading_item(r, domain.sign(r, d.signer.key))  # noqa: E731
+    batch = [
+        sign(r2),  # accepted
+        sign(r1),  # out of order
+        sign(r2),  # replay: duplicate (idempotent)
+        sign(r2.with_(energy_wh=r2.energy_wh + 1)),  # conflict
+        sign(r2.with_(seq=9), other),  # forged by another registered device
+        sign(r2.with_(seq=10, period_start=now + 3_600, period_end=now + 3_700)),  # future
+        sign(r2.with_(seq=11, energy_wh=10**6)),  # over capacity
+    ]
+    status, answer = http_json("POST", daemon.url + "/v1/readings", json.dumps({"readings": batch}).encode())
+    got = [(r["status"], r.get("reason")) for r in answer["results"]]
+    assert got == [
+        ("accepted", None), ("rejected", "seq_not_increasing"), ("duplicate", None), ("rejected", "conflict"),
+        ("rejected", "bad_signature"), ("rejected", "future_period"), ("rejected", "over_capacity"),
+    ]
+
+
+def test_rpc_outage_then_restore_ends_with_everything_anchored(world, tmp_path):
+    proxy = RpcProxy(world.url).start()
+    d = _daemon(world, tmp_path, proxy.url)
+    try:
+        devices = world.fresh_devices(4, seed=15)
+        sim = Simulator(d.url, world.contracts.domain, devices, rate=4)
+        stop = threading.Event()
+        for _ in range(20):  # until every device has a reading in: the ingest has them cached
+            stats = sim.run(stop, duration_s=1.0)
+            if {dev for dev, _ in stats.acked} == {d.signer.address for d in devices}:
+                break
+        proxy.stop()
+        assert proxy.port_closed()
+        before = stats.accepted
+        sim.run(stop, duration_s=2.5)  # ingest keeps acknowledging; the relayer cannot reach the node
+        assert stats.accepted > before and sim.unacked == 0
+        wait_until(lambda: d.relayer.state.failures > 0, 10, what="relayer noticing the outage")
+        _, health = http_json("GET", d.url + "/healthz")
+        assert health["readings_pending"] + health["readings_batched"] > 0
+        assert health["relayer"]["failures"] > 0
+        proxy.start()
+        wait_until(lambda: _anchored(d.url), 30, what="anchoring after the outage")
+        assert stats.rejected == 0 and len(stats.acked) > 0
+        store = SqliteStore(d.config.db_path)
+        assert store.counts()["readings_anchored"] == len(stats.acked)
+        store.close()
+        assert d.metrics.value("relayer_errors_total") > 0
+    finally:
+        d.stop(grace_s=5)
+        proxy.stop()
+
+
+def test_simulate_registers_its_devices_and_streams_accepted_readings(world, daemon):
+    from rwa_sdk.anvil import DEV_PRIVATE_KEYS
+    from rwa_sdk.oracle.daemon import simulate
+
+    asset = bytes.fromhex("5f" * 32)  # no operator yet: the registrar appoints itself
+    stats = simulate(daemon.url, world.url, world.contracts.oracle.address, devices=3, rate=3, asset_id=asset,
+                     seed=99, duration_s=3.0, private_key=DEV_PRIVATE_KEYS[0])
+    assert stats.accepted >= 3 and stats.rejected == 0
+    assert world.contracts.registry.functions.operatorOf(asset).call() == world.chain.accounts[0].address

@@ -1,0 +1,262 @@
+"""Ingest rules and the relayer against the session's Anvil: readings in, proofs out."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rwa_sdk.oracle.ingest import Ingestor, Reason, RegistryDirectory, Status, reading_item
+from rwa_sdk.oracle.relayer import Relayer, RelayerConfig, reading_proof
+from rwa_sdk.oracle.store import BatchStatus, SqliteStore
+
+from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading, now
+
+
+@pytest.fixture
+def pipeline(chain, oracle_world, tmp_path):
+    store = SqliteStore(tmp_path / "oracle.db")
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=0), oracle_world.domain,
+                        clock=lambda: now(chain))
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_size=50, max_batch_age_s=0, poll_interval_s=0.01))
+    yield ingestor, relayer, store
+    store.close()
+
+
+def _items(world, chain, n_per_device, devices=None, asset=ASSET_A, start_seq=1):
+    devices = devices or world.devices_a
+    t = now(chain)
+    out = []
+    for k in range(n_per_device):
+        for dev in devices:
+            r = make_reading(dev, asset, start_seq + k, t - 30 * (n_per_device - k), energy_wh=20 + k, length=30)
+            out.append(reading_item(r, world.domain.sign(r, dev.key)))
+    return out
+
+
+def _status(results):
+    return [(r.status, r.reason) for r in results]
+
+
+def test_valid_readings_are_accepted_and_stored(pipeline, oracle_world, chain):
+    ingestor, _, store = pipeline
+    results = ingestor.submit(_items(oracle_world, chain, 2))
+    assert all(r.status is Status.ACCEPTED for r in results)
+    assert store.counts()["readings_pending"] == 6
+
+
+def test_resent_reading_is_a_duplicate_and_stored_once(pipeline, oracle_world, chain):
+    ingestor, _, store = pipeline
+    items = _items(oracle_world, chain, 1)
+    ingestor.submit(items)
+    assert {r.status for r in ingestor.submit(items)} == {Status.DUPLICATE}
+    assert store.counts()["readings_pending"] == 3
+
+
+def test_conflicting_reading_is_rejected_and_alerted(pipeline, oracle_world, chain):
+    ingestor, _, store = pipeline
+    dev = oracle_world.devices_a[0]
+    r = make_reading(dev, ASSET_A, 1, now(chain), energy_wh=10)
+    other = r.with_(energy_wh=11)
+    ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key))])
+    result = ingestor.submit([reading_item(other, oracle_world.domain.sign(other, dev.key))])[0]
+    assert (result.status, result.reason) == (Status.REJECTED, Reason.CONFLICT)
+    assert [a[2] for a in store.alerts()] == ["conflict"]
+    assert ingestor.metrics.value("alerts_total", kind="conflict") == 1
+
+
+def test_each_bad_reading_is_rejected_with_its_reason(pipeline, oracle_world, chain):
+    ingestor, _, _ = pipeline
+    dev, other = oracle_world.devices_a[0], oracle_world.devices_a[1]
+    t = now(chain)
+    good = make_reading(dev, ASSET_A, 5, t, energy_wh=10)
+    sign = lambda r, d=dev: reading_item(r, oracle_world.domain.sign(r, d.key))  # noqa: E731
+    stranger = make_reading(oracle_world.devices_b[0], ASSET_A, 1, t)
+    cases = [
+        ({"device": "0x12"}, Reason.MALFORMED),
+        ({**sign(good), "signature": "0x1234"}, Reason.MALFORMED),
+        ({**sign(good), "seq": "5"}, Reason.MALFORMED),
+        (sign(good, other), Reason.BAD_SIGNATURE),
+        ({**sign(good), "energyWh": 11}, Reason.BAD_SIGNATURE),
+        (sign(good.with_(period_start=t)), Reason.INVALID_PERIOD),
+        (sign(good.with_(period_start=t + 3_600, period_end=t + 3_900)), Reason.FUTURE_PERIOD),
+        (sign(good.with_(energy_wh=CAPACITY_W)), Reason.OVER_CAPACITY),
+        (sign(good.with_(period_start=1, period_end=2, energy_wh=0)), Reason.DEVICE_INACTIVE),
+        (sign(good.with_(asset_id=ASSET_B)), Reason.WRONG_ASSET),
+        (sign(stranger, oracle_world.devices_b[0]), Reason.WRONG_ASSET),
+        (sign(good.with_(device=bytes(20))), Reason.UNKNOWN_DEVICE),
+    ]
+    results = ingestor.submit([c[0] for c in cases])
+    assert [(r.status, r.reason) for r in results] == [(Status.REJECTED, c[1]) for c in cases]
+
+
+def test_out_of_order_and_replayed_readings_are_rejected(pipeline, oracle_world, chain):
+    ingestor, _, _ = pipeline
+    dev = oracle_world.devices_a[0]
+    t = now(chain)
+    r5, r4 = make_reading(dev, ASSET_A, 5, t - 10, 1, length=10), make_reading(dev, ASSET_A, 4, t - 20, 1, length=10)
+    results = ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key)) for r in (r5, r4)])
+    assert _status(results) == [(Status.ACCEPTED, None), (Status.REJECTED, Reason.SEQ_NOT_INCREASING)]
+
+
+def test_revoked_device_later_readings_rejected(pipeline, oracle_world, chain):
+    ingestor, _, _ = pipeline
+    dev = oracle_world.devices_a[0]
+    chain.transact(oracle_world.registry.functions.revokeDevice(dev.checksum), sender=oracle_world.operator_a)
+    chain.mine(100)
+    r = make_reading(dev, ASSET_A, 1, now(chain), energy_wh=1, length=30)
+    assert ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key))])[0].reason is Reason.DEVICE_REVOKED
+
+
+def test_relayer_anchors_everything_and_every_proof_verifies(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    items = _items(oracle_world, chain, 30) + _items(oracle_world, chain, 10, oracle_world.devices_b, ASSET_B)
+    assert all(r.acknowledged for r in ingestor.submit(items))
+    relayer.flush(timeout_s=60)
+    counts = store.counts()
+    assert counts["readings_anchored"] == 110 and counts["readings_pending"] == 0
+    batches = store.batches(BatchStatus.ANCHORED)
+    assert sum(b.count for b in batches) == 110
+    for dev, seq in ((oracle_world.devices_a[0], 1), (oracle_world.devices_a[2], 30), (oracle_world.devices_b[1], 7)):
+        p = reading_proof(store, dev.address, seq)
+        assert p.anchored
+        assert chain.call(oracle_world.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_id))
+    on_chain = oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)
+    ids = {bytes(e["args"]["batchId"]) for e in on_chain}
+    assert {b.batch_id for b in batches} <= ids
+    assert len(ids & {b.batch_id for b in batches}) == len(batches)
+
+
+def test_relayer_restart_recognises_mined_batch(pipeline, oracle_world, chain, tmp_path):
+    """A batch mined while the relayer was down (store still says 'sent') is not sent again."""
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 2))
+    relayer.build_batches(force=True)
+    relayer.step()  # broadcast (Anvil mines at once) ... and "crash" before seeing the receipt
+    assert store.batches(BatchStatus.SENT)
+    fresh = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, relayer.config)
+    fresh.flush(timeout_s=30)
+    assert len(store.batches(BatchStatus.ANCHORED)) == 1
+    assert len(oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)) == len(
+        {bytes(e["args"]["batchId"]) for e in oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)})
+
+
+def test_relayer_built_batch_already_on_chain_is_not_sent_again(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer.build_batches(force=True)
+    b = store.batches(BatchStatus.BUILT)[0]
+    chain.transact(oracle_world.oracle.functions.anchorBatch(b.asset_id, b.root, b.count, b.energy_wh, b.from_time, b.to_time),
+                   sender=oracle_world.relayer)
+    block = chain.w3.eth.block_number
+    relayer.flush(timeout_s=30)
+    assert store.batches(BatchStatus.ANCHORED)[0].block_number == block
+    assert chain.w3.eth.block_number == block  # nothing else was sent
+
+
+def test_relayer_replaces_stuck_transaction(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_age_s=0, stuck_after_s=0.2, poll_interval_s=0.01))
+    chain.rpc("evm_setAutomine", False)
+    try:
+        relayer.build_batches(force=True)
+        relayer.step()
+        first = store.batches(BatchStatus.SENT)[0]
+        original = chain.w3.eth.get_transaction(first.tx_hashes[0])
+        time.sleep(0.3)
+        relayer.step()  # stuck: replaced with higher fees, same nonce
+        second = store.batches(BatchStatus.SENT)[0]
+        assert len(second.tx_hashes) == 2 and second.nonce == first.nonce
+        replacement = chain.w3.eth.get_transaction(second.tx_hashes[1])
+        assert replacement["nonce"] == original["nonce"]
+        assert replacement["maxFeePerGas"] >= original["maxFeePerGas"] * 1.25
+        assert replacement["maxPriorityFeePerGas"] >= original["maxPriorityFeePerGas"] * 1.25
+        assert relayer.metrics.value("relayer_replacements_total") == 1
+        chain.rpc("evm_mine")
+    finally:
+        chain.rpc("evm_setAutomine", True)
+    relayer.flush(timeout_s=30)
+    anchored = store.batches(BatchStatus.ANCHORED)
+    assert len(anchored) == 1
+    receipt = chain.w3.eth.get_transaction_receipt(anchored[0].tx_hashes[1])
+    assert receipt["status"] == 1
+
+
+def test_relayer_rebroadcasts_dropped_transaction(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    chain.rpc("evm_setAutomine", False)
+    try:
+        relayer.build_batches(force=True)
+        relayer.step()
+        sent = store.batches(BatchStatus.SENT)[0]
+        chain.rpc("anvil_dropTransaction", "0x" + sent.tx_hashes[0].hex())
+    finally:
+        chain.rpc("evm_setAutomine", True)
+    restarted = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, relayer.config)
+    restarted.flush(timeout_s=30)  # nobody knows the tx: re-sent at once with the same nonce
+    assert store.counts()["readings_anchored"] == 3
+
+
+def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
+    ingestor, _, store = pipeline
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_age_s=0, confirmations=3, poll_interval_s=0.01))
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer.build_batches(force=True)
+    relayer.step()
+    relayer.step()
+    assert not store.batches(BatchStatus.ANCHORED)
+    chain.mine()
+    relayer.step()
+    assert not store.batches(BatchStatus.ANCHORED)
+    chain.mine()
+    relayer.step()
+    assert len(store.batches(BatchStatus.ANCHORED)) == 1
+
+
+def test_relayer_without_role_stops_with_a_clear_error(pipeline, oracle_world, chain):
+    from rwa_sdk.oracle.relayer import RelayerError
+
+    ingestor, _, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.outsider, RelayerConfig(max_batch_age_s=0))
+    relayer.build_batches(force=True)
+    with pytest.raises(RelayerError):
+        relayer.step()
+    assert store.counts()["readings_batched"] == 3  # kept for a relayer that has the role
+
+
+def test_relayer_backs_off_and_recovers_from_rpc_errors(pipeline, oracle_world, chain):
+    import threading
+
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    real = relayer.w3.eth.get_transaction_count
+    failures = {"left": 3}
+
+    def flaky(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("node unreachable")
+        return real(*args, **kwargs)
+
+    relayer.w3.eth.get_transaction_count = flaky
+    try:
+        stop = threading.Event()
+        worker = threading.Thread(target=relayer.run, args=(stop,))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 20
+            while store.counts()["readings_anchored"] < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            worker.join(10)
+    finally:
+        del relayer.w3.eth.get_transaction_count
+    assert store.counts()["readings_anchored"] == 3
+    assert relayer.metrics.value("relayer_errors_total") == 3

@@ -1,0 +1,416 @@
+"""ReadingOracle: single submissions, batch anchoring, proofs of inclusion, and the Python cross-checks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from eth_account import Account
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rwa_sdk import errors
+from rwa_sdk.oracle.merkle import MerkleTree, leaf_of
+from rwa_sdk.oracle.reading import DeviceSigner, Reading, recover, struct_hash
+
+from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading, now
+
+
+def _submit(chain, world, reading, signature, sender=None):
+    return chain.transact(world.oracle.functions.submitReading(reading.as_tuple(), signature), sender=sender or world.outsider)
+
+
+def _signed(world, device, reading):
+    return world.domain.sign(reading, device.key)
+
+
+def _anchor(chain, world, asset, readings, sender=None):
+    tree = MerkleTree.from_digests([world.domain.digest(r) for r in readings])
+    fn = world.oracle.functions.anchorBatch(
+        asset, tree.root, len(readings), sum(r.energy_wh for r in readings),
+        min(r.period_start for r in readings), max(r.period_end for r in readings),
+    )
+    sent = chain.transact(fn, sender=sender or world.relayer)
+    return tree, sent.events(world.oracle, "BatchAnchored")[0]["batchId"], sent
+
+
+def _verify(chain, world, reading, signature, proof, batch_id):
+    return chain.call(world.oracle.functions.verifyReading(reading.as_tuple(), signature, proof, batch_id))
+
+
+# -- construction ------------------------------------------------------------------------------
+
+def test_constructor_rejects_zero_epoch(chain, oracle_world):
+    with pytest.raises(errors.ReadingOracleZeroArgument):
+        chain.deploy("ReadingOracle", chain.accounts[0].address, oracle_world.registry.address, 0, 300)
+
+
+def test_constructor_rejects_zero_admin(chain, oracle_world):
+    with pytest.raises(errors.ReadingOracleZeroArgument):
+        chain.deploy("ReadingOracle", "0x" + "00" * 20, oracle_world.registry.address, 86_400, 300)
+
+
+def test_constructor_rejects_zero_registry(chain):
+    with pytest.raises(errors.ReadingOracleZeroArgument):
+        chain.deploy("ReadingOracle", chain.accounts[0].address, "0x" + "00" * 20, 86_400, 300)
+
+
+# -- hashing agrees with Python ----------------------------------------------------------------
+
+readings_st = st.builds(
+    Reading,
+    device=st.binary(min_size=20, max_size=20),
+    asset_id=st.binary(min_size=32, max_size=32),
+    seq=st.integers(0, 2**64 - 1),
+    period_start=st.integers(0, 2**64 - 1),
+    period_end=st.integers(0, 2**64 - 1),
+    energy_wh=st.integers(0, 2**64 - 1),
+    meter_wh=st.integers(0, 2**64 - 1),
+    flags=st.integers(0, 2**32 - 1),
+)
+
+
+@given(reading=readings_st)
+def test_python_digest_equals_contract_for_random_readings(oracle_world, session_chain, reading):
+    on_chain = oracle_world.oracle.functions.hashReading(reading.as_tuple()).call()
+    assert on_chain == oracle_world.domain.digest(reading)
+    assert oracle_world.oracle.functions.leafOf(on_chain).call() == leaf_of(on_chain)
+
+
+def test_domain_separator_and_typehash_match(oracle_world):
+    fns = oracle_world.oracle.functions
+    assert fns.domainSeparator().call() == oracle_world.domain.separator
+    from rwa_sdk.oracle.reading import READING_TYPEHASH
+    assert fns.READING_TYPEHASH().call() == READING_TYPEHASH
+
+
+@given(reading=readings_st)
+@settings(max_examples=10)
+def test_eth_account_signature_recovers_with_fast_path_and_back(oracle_world, reading):
+    account = Account.create()
+    device = DeviceSigner.from_secret(bytes(account.key))
+    reading = reading.with_(device=device.address)
+    digest = oracle_world.domain.digest(reading)
+    slow = Account.sign_typed_data(account.key, full_message=oracle_world.domain.typed_data(reading))
+    assert slow.message_hash == digest
+    assert recover(digest, slow.signature) == device.address
+    fast = oracle_world.domain.sign(reading, device.key)
+    assert fast == slow.signature  # RFC 6979 deterministic, low-s: identical bytes
+    from eth_account.messages import encode_typed_data
+    assert Account.recover_message(encode_typed_data(full_message=oracle_world.domain.typed_data(reading)), signature=fast) == account.address
+
+
+def test_struct_hash_is_independent_of_domain(oracle_world):
+    r = make_reading(oracle_world.devices_a[0], ASSET_A, 1, 1000)
+    assert struct_hash(r) == struct_hash(r.with_())
+    assert oracle_world.domain.digest(r) != oracle_world.domain.digest(r.with_(seq=2))
+
+
+def test_eth_account_signed_reading_is_accepted_on_chain(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    reading = make_reading(device, ASSET_A, 1, now(chain))
+    signed = Account.sign_typed_data(device.key.secret, full_message=oracle_world.domain.typed_data(reading))
+    sent = _submit(chain, oracle_world, reading, signed.signature)
+    assert sent.events(oracle_world.oracle, "ReadingSubmitted")[0]["digest"] == oracle_world.domain.digest(reading)
+
+
+# -- submitReading -----------------------------------------------------------------------------
+
+def test_submit_reading_counts_energy_and_seq(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    t = now(chain)
+    r1 = make_reading(device, ASSET_A, 5, t - 300, energy_wh=700)
+    r2 = make_reading(device, ASSET_A, 6, t, energy_wh=800)
+    for r in (r1, r2):
+        sent = _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+    event = sent.events(oracle_world.oracle, "ReadingSubmitted")[0]
+    assert (event["device"], event["seq"], event["energyWh"], event["meterWh"]) == (device.checksum, 6, 800, r2.meter_wh)
+    epochs = {r1.period_start // 86_400, r2.period_start // 86_400}
+    totals = [oracle_world.oracle.functions.totals(ASSET_A, e).call() for e in epochs]
+    assert (sum(t[0] for t in totals), sum(t[1] for t in totals)) == (1500, 2)
+    assert oracle_world.oracle.functions.lastSeq(device.checksum).call() == 6
+
+
+def test_submit_replayed_reading_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain))
+    sig = _signed(oracle_world, device, r)
+    _submit(chain, oracle_world, r, sig)
+    with pytest.raises(errors.ReadingSeqNotIncreasing) as e:
+        _submit(chain, oracle_world, r, sig)
+    assert (e.value.seq, e.value.lastSeq) == (1, 1)
+
+
+def test_submit_out_of_order_reading_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    t = now(chain)
+    later, earlier = make_reading(device, ASSET_A, 9, t), make_reading(device, ASSET_A, 8, t - 300)
+    _submit(chain, oracle_world, later, _signed(oracle_world, device, later))
+    with pytest.raises(errors.ReadingSeqNotIncreasing):
+        _submit(chain, oracle_world, earlier, _signed(oracle_world, device, earlier))
+
+
+def test_submit_empty_period_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    t = now(chain)
+    r = make_reading(device, ASSET_A, 1, t).with_(period_start=t)
+    with pytest.raises(errors.ReadingInvalidPeriod):
+        _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+
+
+def test_submit_future_reading_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain) + 3_600)
+    with pytest.raises(errors.ReadingInFuture):
+        _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+
+
+def test_submit_reading_within_clock_skew_is_accepted(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain) + 200)
+    _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+
+
+def test_submit_over_capacity_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    limit = CAPACITY_W * 300 // 3600
+    ok = make_reading(device, ASSET_A, 1, now(chain) - 300, energy_wh=limit)
+    _submit(chain, oracle_world, ok, _signed(oracle_world, device, ok))
+    r = make_reading(device, ASSET_A, 2, now(chain), energy_wh=limit + 1)
+    with pytest.raises(errors.ReadingOverCapacity) as e:
+        _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+    assert e.value.maxEnergyWh == limit
+
+
+def test_submit_for_wrong_asset_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_B, 1, now(chain))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
+
+
+def test_submit_from_unregistered_device_reverts(chain, oracle_world):
+    stranger = DeviceSigner.from_secret(bytes([7] * 32))
+    r = make_reading(stranger, ASSET_A, 1, now(chain))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, r, _signed(oracle_world, stranger, r))
+
+
+def test_submit_forged_signature_reverts(chain, oracle_world):
+    device, forger = oracle_world.devices_a[0], oracle_world.devices_a[1]
+    r = make_reading(device, ASSET_A, 1, now(chain))
+    with pytest.raises(errors.ReadingInvalidSignature):
+        _submit(chain, oracle_world, r, _signed(oracle_world, forger, r))
+
+
+def test_submit_tampered_reading_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=100)
+    sig = _signed(oracle_world, device, r)
+    with pytest.raises(errors.ReadingInvalidSignature):
+        _submit(chain, oracle_world, r.with_(energy_wh=200), sig)
+
+
+def test_submit_high_s_signature_reverts_and_fast_path_rejects_it(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain))
+    sig = _signed(oracle_world, device, r)
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    s = int.from_bytes(sig[32:64], "big")
+    malleated = sig[:32] + (n - s).to_bytes(32, "big") + bytes((55 - sig[64],))
+    assert recover(oracle_world.domain.digest(r), malleated) is None
+    with pytest.raises(errors.ContractError):
+        _submit(chain, oracle_world, r, malleated)
+
+
+def test_submit_after_revocation_reverts_but_earlier_reading_still_verifies(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    chain.mine(600)
+    before = make_reading(device, ASSET_A, 1, now(chain) - 10)
+    chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
+    _submit(chain, oracle_world, before, _signed(oracle_world, device, before))
+    chain.mine(60)
+    after = make_reading(device, ASSET_A, 2, now(chain))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, after, _signed(oracle_world, device, after))
+
+
+def test_rotated_key_old_key_rejected_new_key_accepted(chain, oracle_world):
+    old = oracle_world.devices_a[0]
+    new = DeviceSigner.from_secret(bytes([6] * 32))
+    chain.transact(oracle_world.registry.functions.rotateKey(old.checksum, new.checksum), sender=oracle_world.operator_a)
+    chain.mine(400)
+    stale = make_reading(old, ASSET_A, 1, now(chain))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, stale, _signed(oracle_world, old, stale))
+    fresh = make_reading(new, ASSET_A, 1, now(chain))
+    _submit(chain, oracle_world, fresh, _signed(oracle_world, new, fresh))
+    # the new key cannot sign in the old key's name
+    forged = make_reading(old, ASSET_A, 2, now(chain))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, forged, _signed(oracle_world, new, forged))
+
+
+# -- anchorBatch -------------------------------------------------------------------------------
+
+def _batch(world, chain, n, asset=ASSET_A, devices=None):
+    devices = devices or world.devices_a
+    t = now(chain)
+    readings = [make_reading(devices[i % len(devices)], asset, 1 + i // len(devices), t - 5 * (i // len(devices)), energy_wh=1 + i % 10, length=5) for i in range(n)]
+    return readings, [world.domain.sign(r, devices[i % len(devices)].key) for i, r in enumerate(readings)]
+
+
+def test_anchor_by_outsider_reverts(chain, oracle_world):
+    fn = oracle_world.oracle.functions.anchorBatch(ASSET_A, b"\x01" * 32, 1, 1, 1, 2)
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
+        chain.transact(fn, sender=oracle_world.outsider)
+
+
+@pytest.mark.parametrize("root,count", [(bytes(32), 1), (b"\x01" * 32, 0)])
+def test_anchor_empty_batch_reverts(chain, oracle_world, root, count):
+    with pytest.raises(errors.BatchEmpty):
+        chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, root, count, 1, 1, 2), sender=oracle_world.relayer)
+
+
+def test_anchor_reversed_time_range_reverts(chain, oracle_world):
+    with pytest.raises(errors.BatchInvalidTimeRange):
+        chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, b"\x01" * 32, 1, 1, 5, 5), sender=oracle_world.relayer)
+
+
+def test_anchor_future_batch_reverts(chain, oracle_world):
+    t = now(chain)
+    with pytest.raises(errors.BatchInFuture):
+        chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, b"\x01" * 32, 1, 1, t, t + 3_600), sender=oracle_world.relayer)
+
+
+def test_anchor_same_root_twice_reverts_but_other_asset_may(chain, oracle_world):
+    t = now(chain)
+    fn = oracle_world.oracle.functions.anchorBatch
+    chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+    with pytest.raises(errors.BatchAlreadyAnchored):
+        chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+    chain.transact(fn(ASSET_B, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+
+
+def test_anchor_records_batch_totals_and_event(chain, oracle_world):
+    readings, _ = _batch(oracle_world, chain, 5)
+    tree, batch_id, sent = _anchor(chain, oracle_world, ASSET_A, readings)
+    event = sent.events(oracle_world.oracle, "BatchAnchored")[0]
+    energy = sum(r.energy_wh for r in readings)
+    assert (event["merkleRoot"], event["count"], event["totalEnergyWh"]) == (tree.root, 5, energy)
+    assert batch_id == oracle_world.oracle.functions.batchIdOf(ASSET_A, tree.root).call()
+    batch = oracle_world.oracle.functions.getBatch(batch_id).call()
+    epoch = min(r.period_start for r in readings) // 86_400
+    assert tuple(batch[1:]) == (5, energy, epoch)
+    assert tuple(oracle_world.oracle.functions.totals(ASSET_A, epoch).call()) == (energy, 5)
+
+
+# -- verifyReading -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1001])
+def test_every_reading_of_a_batch_verifies_on_chain(chain, oracle_world, size):
+    readings, sigs = _batch(oracle_world, chain, size)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    picks = range(size) if size <= 7 else random.Random(size).sample(range(size), 12)
+    for i in picks:
+        proof = tree.proof(oracle_world.domain.digest(readings[i]))
+        assert _verify(chain, oracle_world, readings[i], sigs[i], proof, batch_id) is True
+
+
+def test_verify_unknown_batch_reverts(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 2)
+    with pytest.raises(errors.BatchUnknown):
+        _verify(chain, oracle_world, readings[0], sigs[0], [], b"\x05" * 32)
+
+
+def test_verify_reading_not_in_batch_reverts(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 4)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings[:3])
+    proof = tree.proof(oracle_world.domain.digest(readings[0]))
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[3], sigs[3], proof, batch_id)
+
+
+def test_verify_with_wrong_proof_reverts(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 4)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    proof = tree.proof(oracle_world.domain.digest(readings[1]))
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[0], sigs[0], proof, batch_id)
+
+
+def test_verify_reading_anchored_under_other_asset_reverts(chain, oracle_world):
+    """A relayer that puts asset A's readings in asset B's batch cannot get them verified."""
+    readings, sigs = _batch(oracle_world, chain, 3)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_B, readings)
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[0], sigs[0], tree.proof(oracle_world.domain.digest(readings[0])), batch_id)
+
+
+def test_verify_reading_with_forged_signature_reverts(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 2)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    proof = tree.proof(oracle_world.domain.digest(readings[0]))
+    with pytest.raises(errors.ReadingInvalidSignature):
+        _verify(chain, oracle_world, readings[0], sigs[1], proof, batch_id)
+
+
+def test_verify_reading_of_revoked_device_after_revocation_reverts(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
+    chain.mine(400)
+    r = make_reading(device, ASSET_A, 1, now(chain))
+    sig = _signed(oracle_world, device, r)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+
+
+def test_verify_reading_measured_before_revocation_still_verifies(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    chain.mine(100)
+    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=100, length=60)
+    sig = _signed(oracle_world, device, r)
+    chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    assert _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+
+
+def test_verify_over_capacity_reading_reverts_even_if_anchored(chain, oracle_world):
+    device = oracle_world.devices_a[0]
+    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=CAPACITY_W)
+    sig = _signed(oracle_world, device, r)
+    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    with pytest.raises(errors.ReadingOverCapacity):
+        _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+
+
+def test_anchor_batches_by_outsider_reverts(chain, oracle_world):
+    header = (ASSET_A, b"\x01" * 32, 1, 1, 1, 2)
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
+        chain.transact(oracle_world.oracle.functions.anchorBatches([header]), sender=oracle_world.outsider)
+
+
+def test_anchor_batches_records_each_and_all_verify(chain, oracle_world):
+    ra, sa = _batch(oracle_world, chain, 3)
+    rb, sb = _batch(oracle_world, chain, 2, asset=ASSET_B, devices=oracle_world.devices_b)
+    trees, headers = [], []
+    for asset, rs in ((ASSET_A, ra), (ASSET_B, rb)):
+        tree = MerkleTree.from_digests([oracle_world.domain.digest(r) for r in rs])
+        trees.append(tree)
+        headers.append((asset, tree.root, len(rs), sum(r.energy_wh for r in rs), min(r.period_start for r in rs), max(r.period_end for r in rs)))
+    sent = chain.transact(oracle_world.oracle.functions.anchorBatches(headers), sender=oracle_world.relayer)
+    ids = [e["batchId"] for e in sent.events(oracle_world.oracle, "BatchAnchored")]
+    assert len(ids) == 2
+    assert _verify(chain, oracle_world, ra[2], sa[2], trees[0].proof(oracle_world.domain.digest(ra[2])), ids[0])
+    assert _verify(chain, oracle_world, rb[1], sb[1], trees[1].proof(oracle_world.domain.digest(rb[1])), ids[1])
+
+
+def test_anchor_batches_is_all_or_nothing(chain, oracle_world):
+    t = now(chain)
+    good = (ASSET_A, b"\x02" * 32, 1, 1, t - 10, t)
+    bad = (ASSET_A, bytes(32), 1, 1, t - 10, t)
+    with pytest.raises(errors.BatchEmpty):
+        chain.transact(oracle_world.oracle.functions.anchorBatches([good, bad]), sender=oracle_world.relayer)
+    batch_id = oracle_world.oracle.functions.batchIdOf(ASSET_A, b"\x02" * 32).call()
+    assert oracle_world.oracle.functions.getBatch(batch_id).call()[0] == 0

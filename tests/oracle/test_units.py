@@ -1,0 +1,139 @@
+"""Pure-Python parts: Merkle layout, reading parsing and recovery, store semantics, device models."""
+
+from __future__ import annotations
+
+import coincurve
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rwa_sdk.oracle.merkle import MerkleError, MerkleTree, hash_pair, leaf_of, process_proof
+from rwa_sdk.oracle.reading import (
+    DeviceSigner, Reading, ReadingDomain, ReadingError, key_address, keccak256, recover, to_checksum,
+)
+from rwa_sdk.oracle.simulator import clear_sky_fraction, make_devices
+from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, SqliteStore
+
+DOMAIN = ReadingDomain(31337, "0x" + "12" * 20)
+ASSET = b"\x01" * 32
+
+
+@given(digests=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70, unique=True))
+def test_every_proof_leads_to_the_root(digests):
+    tree = MerkleTree.from_digests(digests)
+    for d in digests:
+        assert process_proof(leaf_of(d), tree.proof(d)) == tree.root
+
+
+def test_tree_is_independent_of_input_order():
+    digests = [keccak256(bytes([i])) for i in range(9)]
+    assert MerkleTree.from_digests(digests).root == MerkleTree.from_digests(digests[::-1]).root
+
+
+def test_single_leaf_tree_has_the_leaf_as_root_and_empty_proof():
+    tree = MerkleTree.from_digests([b"\x07" * 32])
+    assert tree.root == leaf_of(b"\x07" * 32) and tree.proof(b"\x07" * 32) == []
+
+
+def test_two_leaf_root_is_the_sorted_pair_hash():
+    a, b = leaf_of(b"\x01" * 32), leaf_of(b"\x02" * 32)
+    assert MerkleTree.from_leaves([a, b]).root == keccak256(min(a, b) + max(a, b)) == hash_pair(b, a)
+
+
+def test_empty_tree_duplicate_leaves_and_unknown_leaf_raise():
+    with pytest.raises(MerkleError):
+        MerkleTree.from_digests([])
+    with pytest.raises(MerkleError):
+        MerkleTree.from_digests([b"\x01" * 32, b"\x01" * 32])
+    with pytest.raises(MerkleError):
+        MerkleTree.from_digests([b"\x01" * 32]).proof(b"\x02" * 32)
+
+
+def test_signer_address_matches_eth_account_derivation():
+    from eth_account import Account
+    secret = b"\x42" * 32
+    assert to_checksum(DeviceSigner.from_secret(secret).address) == Account.from_key(secret).address
+    assert key_address(coincurve.PrivateKey(secret)) == DeviceSigner.from_secret(secret).address
+
+
+def test_recover_rejects_malformed_signatures():
+    signer = DeviceSigner.from_secret(b"\x05" * 32)
+    r = Reading(signer.address, ASSET, 1, 0, 10, 1, 1, 0)
+    sig = DOMAIN.sign(r, signer.key)
+    digest = DOMAIN.digest(r)
+    assert recover(digest, sig) == signer.address
+    assert recover(digest, sig[:64] + bytes((sig[64] - 27,))) == signer.address  # v as 0/1
+    assert recover(digest, sig[:64]) is None
+    assert recover(digest, sig[:64] + b"\x1d") is None  # v = 29
+    assert recover(digest, bytes(65)) is None
+
+
+@pytest.mark.parametrize("data", [
+    None, [], {}, {"device": 1},
+    {"device": "0x" + "11" * 20, "assetId": "0x" + "22" * 32, "seq": -1, "periodStart": 0, "periodEnd": 1,
+     "energyWh": 0, "meterWh": 0},
+    {"device": "0x" + "11" * 20, "assetId": "0x" + "22" * 32, "seq": True, "periodStart": 0, "periodEnd": 1,
+     "energyWh": 0, "meterWh": 0},
+    {"device": "0x" + "11" * 20, "assetId": "0x" + "22" * 31, "seq": 1, "periodStart": 0, "periodEnd": 1,
+     "energyWh": 0, "meterWh": 0},
+    {"device": "0x" + "11" * 20, "assetId": "0x" + "22" * 32, "seq": 1, "periodStart": 0, "periodEnd": 2**64,
+     "energyWh": 0, "meterWh": 0},
+    {"device": "0x" + "zz" * 20, "assetId": "0x" + "22" * 32, "seq": 1, "periodStart": 0, "periodEnd": 1,
+     "energyWh": 0, "meterWh": 0},
+])
+def test_from_json_rejects_malformed_readings(data):
+    with pytest.raises(ReadingError):
+        Reading.from_json(data)
+
+
+def test_json_round_trip():
+    r = Reading(b"\x11" * 20, ASSET, 2**64 - 1, 5, 6, 7, 8, 2**32 - 1)
+    assert Reading.from_json(r.to_json()) == r
+
+
+def test_store_keeps_first_content_and_flags_duplicates_and_conflicts(tmp_path):
+    store = SqliteStore(tmp_path / "s.db")
+    r = Reading(b"\x11" * 20, ASSET, 2**64 - 1, 5, 6, 2**64 - 1, 8, 0)  # uint64 extremes survive SQLite
+    assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.INSERTED]
+    assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.DUPLICATE]
+    assert store.insert_readings([(r, b"s" * 65, b"e" * 32)]) == [InsertOutcome.CONFLICT]
+    assert store.find_reading(r.device, r.seq).reading == r
+    assert store.last_seqs() == {r.device: 2**64 - 1}
+    store.close()
+
+
+def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
+    store = SqliteStore(tmp_path / "s.db")
+    rs = [Reading(b"\x11" * 20, ASSET, i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 6)]
+    store.insert_readings([(r, b"s" * 65, keccak256(bytes([r.seq]))) for r in rs])
+    pending = store.pending_readings(ASSET, 0, 86_400, 3)
+    batch = store.create_batch(ASSET, b"r" * 32, b"i" * 32, [p.id for p in pending], 3, 101, 104)
+    with pytest.raises(Exception):
+        store.create_batch(ASSET, b"q" * 32, b"j" * 32, [pending[0].id], 1, 101, 102)
+    store.mark_sent([batch], 7, b"h" * 32)
+    store.mark_sent([batch], 7, b"g" * 32)
+    store.close()
+    store = SqliteStore(tmp_path / "s.db")
+    (sent,) = store.batches(BatchStatus.SENT)
+    assert (sent.nonce, sent.tx_hashes, sent.count) == (7, (b"h" * 32, b"g" * 32), 3)
+    assert store.counts()["readings_pending"] == 2 and store.counts()["readings_batched"] == 3
+    store.release_batch(batch)
+    assert store.counts()["readings_pending"] == 5
+    store.close()
+
+
+def test_pv_model_is_dark_at_night_and_bright_at_noon():
+    midnight, noon = 1_700_006_400, 1_700_006_400 + 12 * 3600  # 00:00 and 12:00 UTC
+    assert clear_sky_fraction(midnight) == 0
+    assert 0.8 < clear_sky_fraction(noon) <= 0.9
+
+
+def test_simulated_readings_are_consecutive_and_within_capacity():
+    for dev in make_devices(3, ASSET, seed=3, start=1_700_000_000):
+        previous = None
+        for _ in range(300):
+            r = dev.next_reading(300)
+            assert r.energy_wh * 3600 <= dev.capacity_w * 300
+            if previous is not None:
+                assert (r.seq, r.period_start, r.meter_wh) == (previous.seq + 1, previous.period_end, previous.meter_wh + r.energy_wh)
+            previous = r
