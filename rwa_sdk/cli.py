@@ -37,7 +37,7 @@ def _emit(data: Any, as_json: bool, title: str = "") -> None:
 class LazyGroup(click.Group):
     """Subcommand groups whose modules (pandas, pvlib, ...) load only when they are used."""
 
-    lazy = {"twin": "rwa_sdk.twin.report:twin_cli"}
+    lazy = {"oracle": "rwa_sdk.oracle.cli:oracle_cli", "twin": "rwa_sdk.twin.report:twin_cli"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

@@ -1,0 +1,76 @@
+"""``rwa oracle run|simulate|proof``: the device oracle daemon and its tools."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from .daemon import DaemonConfig, proof, run, simulate
+from .relayer import ProofNotFound, RelayerConfig
+
+
+@click.group("oracle")
+def oracle_cli() -> None:
+    """Device readings: ingest + relayer daemon, simulated devices, inclusion proofs."""
+
+
+@oracle_cli.command("run")
+@click.option("--rpc", required=True, help="RPC URL of the chain the ReadingOracle lives on.")
+@click.option("--oracle", "oracle_address", required=True, help="ReadingOracle address.")
+@click.option("--db", default=".rwa/oracle.db", show_default=True, help="SQLite store of readings and batches.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--batch-size", default=1_000, show_default=True, type=int)
+@click.option("--batch-age", default=30.0, show_default=True, type=float, help="Seconds before a partial batch is cut.")
+@click.option("--batches-per-tx", default=8, show_default=True, type=int)
+@click.option("--confirmations", default=1, show_default=True, type=int)
+@click.option("--stuck-after", default=60.0, show_default=True, type=float, help="Seconds before a pending tx is replaced.")
+@click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between relayer steps.")
+@click.option("--registry-ttl", default=30.0, show_default=True, type=float, help="Seconds a device lookup is cached.")
+@click.option("--grace", default=30.0, show_default=True, type=float, help="Seconds to finish the batch in flight on SIGTERM.")
+@click.option("--log-level", default="INFO", show_default=True)
+def run_cmd(rpc: str, oracle_address: str, db: str, host: str, port: int, batch_size: int, batch_age: float,
+            batches_per_tx: int, confirmations: int, stuck_after: float, poll: float, registry_ttl: float,
+            grace: float, log_level: str) -> None:
+    """Serve POST /v1/readings and anchor verified readings (key from RWA_PRIVATE_KEY or RWA_KEYSTORE)."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    relayer = RelayerConfig(max_batch_size=batch_size, max_batch_age_s=batch_age,
+                            max_batches_per_tx=batches_per_tx, confirmations=confirmations,
+                            stuck_after_s=stuck_after, poll_interval_s=poll)
+    run(DaemonConfig(rpc, oracle_address, db, host, port, relayer, registry_ttl, shutdown_grace_s=grace))
+
+
+@oracle_cli.command("simulate")
+@click.option("--url", default="http://127.0.0.1:8787", show_default=True, help="Ingest API of `rwa oracle run`.")
+@click.option("--rpc", required=True)
+@click.option("--oracle", "oracle_address", required=True)
+@click.option("--devices", default=10, show_default=True, type=int)
+@click.option("--rate", default=1.0, show_default=True, type=float, help="Readings per second, all devices together.")
+@click.option("--asset", default="0x" + "5e" * 32, show_default=True, help="Asset id (bytes32 hex).")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--duration", default=None, type=float, help="Seconds to run (default: until Ctrl-C).")
+@click.option("--no-register", is_flag=True, help="Devices are already registered.")
+def simulate_cmd(url: str, rpc: str, oracle_address: str, devices: int, rate: float, asset: str, seed: int,
+                 duration: float | None, no_register: bool) -> None:
+    """Simulated PV inverters that sign readings and post them to the ingest API."""
+    stats = simulate(url, rpc, oracle_address, devices=devices, rate=rate,
+                     asset_id=bytes.fromhex(asset.removeprefix("0x")), seed=seed, duration_s=duration,
+                     register=not no_register)
+    click.echo(json.dumps({"sent": stats.sent, "accepted": stats.accepted, "duplicate": stats.duplicate,
+                           "rejected": stats.rejected, "reasons": stats.reasons}))
+
+
+@oracle_cli.command("proof")
+@click.argument("device")
+@click.argument("seq", type=int)
+@click.option("--db", default=".rwa/oracle.db", show_default=True)
+def proof_cmd(device: str, seq: int, db: str) -> None:
+    """Print the verifyReading(reading, signature, proof, batchId) arguments of a stored reading."""
+    try:
+        click.echo(json.dumps(proof(db, device, seq).to_json(), indent=2))
+    except ProofNotFound as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
