@@ -253,6 +253,11 @@ def _devices(raw: Any, kind: str) -> tuple[DeviceGroup, ...]:
 
 def load_spec(path: str | Path) -> AssetSpec:
     """Read a ``.toml`` (or ``.yaml``/``.yml``) asset spec and validate it."""
+    return parse_spec(read_spec_file(path))
+
+
+def read_spec_file(path: str | Path) -> dict:
+    """The raw contents of a spec file (TOML, or YAML by extension), not yet validated."""
     path = Path(path)
     text = path.read_text()
     if path.suffix in (".yaml", ".yml"):
@@ -267,4 +272,4 @@ def load_spec(path: str | Path) -> AssetSpec:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise SpecError("<file>", f"{path.name} is not valid TOML: {error}") from None
-    return parse_spec(data)
+    return data

@@ -1,0 +1,371 @@
+"""One tokenized plant: its token suite, devices, oracle, stablecoin, vault, distributor and DvP.
+
+``Asset.create(chain, spec)`` deploys and wires everything a spec describes, in dependency order,
+and records the addresses in ``deployments/<chainId>.assets.json``; ``Asset.load(chain, symbol)``
+finds it again. The object then offers what an issuer's backend does day to day: onboard investors,
+check eligibility, take subscriptions, register devices, read metered energy and pay revenue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from . import toolchain
+from .chain import Chain, Sent
+from .identity import ClaimTopic, country_data, kyc_data, professional_data, risk_tier_data
+from .oracle.contracts import DEVICE_TYPES, OracleContracts, deploy_oracle, grant_relayer, register_device
+from .oracle.reading import DeviceSigner
+from .settlement.dvp import DvP, deploy_dvp
+from .settlement.revenue import PeriodRevenue, RevenueDistributor, Tariff, deploy_distributor, revenue_from_energy
+from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
+from .settlement.subscription import SubscriptionVault, deploy_vault
+from .spec import AssetSpec, country_code, parse_spec, read_spec_file
+from .token import AssetToken, Onboarding, Suite, SuiteConfig, deploy_suite, onboard_investors
+
+SECONDS_PER_DAY = 86_400
+
+
+class AssetError(RuntimeError):
+    """An asset operation that cannot proceed; the message says why."""
+
+
+class NotEligible(AssetError):
+    """The investor may not receive the token; ``reasons`` lists each failing rule in words."""
+
+    def __init__(self, wallet: str, reasons: Sequence[str]):
+        self.wallet = wallet
+        self.reasons = tuple(reasons)
+        super().__init__(f"{wallet} may not hold the token: " + "; ".join(self.reasons))
+
+
+@dataclass(frozen=True)
+class AssetRoles:
+    """Who does what. On a local chain each role is a different development account."""
+
+    owner: LocalAccount  # deploys and owns every contract
+    agent: LocalAccount  # token/registry agent: onboarding, freezes, recoveries
+    claim_signer: LocalAccount  # the KYC provider's claim key
+    operator: LocalAccount  # registers devices, deposits revenue
+    relayer: LocalAccount  # anchors reading batches
+    treasury: LocalAccount  # receives subscriptions, funds revenue
+
+    @classmethod
+    def from_chain(cls, chain: Chain) -> AssetRoles:
+        accounts = chain.accounts
+        if len(accounts) >= 6:
+            return cls(*accounts[:6])
+        return cls(*[chain.deployer] * 6)
+
+
+@dataclass(frozen=True)
+class AssetAddresses:
+    token: str
+    identity_registry: str
+    compliance: str
+    identity_factory: str
+    claim_issuer: str
+    device_registry: str
+    reading_oracle: str
+    stablecoin: str
+    vault: str
+    distributor: str
+    dvp: str
+    modules: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvestorProfile:
+    """What the KYC provider attests about one investor."""
+
+    wallet: str
+    country: str | int
+    risk_tier: int = 1
+    professional: bool = False
+    kyc_reference: str = ""
+
+    def onboarding(self) -> Onboarding:
+        country = country_code(self.country, "country")
+        claims = {
+            ClaimTopic.KYC: kyc_data(self.kyc_reference),
+            ClaimTopic.COUNTRY: country_data(country),
+            ClaimTopic.RISK_TIER: risk_tier_data(self.risk_tier),
+        }
+        if self.professional:
+            claims[ClaimTopic.PROFESSIONAL_INVESTOR] = professional_data()
+        return Onboarding(to_checksum_address(self.wallet), country, claims)
+
+
+@dataclass(frozen=True)
+class Holder:
+    wallet: str
+    balance: int
+    frozen: bool
+    frozen_tokens: int
+    country: int
+
+
+def asset_id_of(token: str) -> bytes:
+    """The oracle's asset id: the token address, left-padded to 32 bytes."""
+    return bytes(12) + bytes.fromhex(to_checksum_address(token)[2:])
+
+
+def suite_config(spec: AssetSpec) -> SuiteConfig:
+    c = spec.compliance
+    return SuiteConfig(
+        name=spec.name,
+        symbol=spec.symbol,
+        decimals=0,
+        allowed_countries=c.allowed_countries or None,
+        blocked_countries=c.blocked_countries or None,
+        max_balance=c.max_balance_per_investor or None,
+        max_holders=c.max_holders or None,
+        supply_limit=spec.offering.supply_cap,
+        lock_period_s=c.lockup_days * SECONDS_PER_DAY if c.lockup_days else None,
+        risk_level=spec.risk_level,
+        professional_only=c.professional_only_countries,
+    )
+
+
+def _registry_path(chain: Chain, folder: Path | None) -> Path:
+    return (folder or toolchain.project_root() / "deployments") / f"{chain.chain_id}.assets.json"
+
+
+class Asset:
+    """A deployed asset; every ``sender`` defaults to the role that the operation needs."""
+
+    def __init__(self, chain: Chain, spec: AssetSpec, raw_spec: dict, addresses: AssetAddresses, roles: AssetRoles):
+        self.chain = chain
+        self.spec = spec
+        self.raw_spec = raw_spec
+        self.addresses = addresses
+        self.roles = roles
+        self.asset_id = asset_id_of(addresses.token)
+        self.token = AssetToken(chain, addresses.token)
+        self.stablecoin = Stablecoin(chain, addresses.stablecoin)
+        self.vault = SubscriptionVault(chain, addresses.vault)
+        self.distributor = RevenueDistributor(chain, addresses.distributor)
+        self.dvp = DvP(chain, addresses.dvp)
+        self.oracle = OracleContracts.at(chain, addresses.device_registry, addresses.reading_oracle)
+        self.suite = Suite(chain, addresses.token, addresses.identity_registry, "", "", "", addresses.compliance, "",
+                           addresses.identity_factory, addresses.claim_issuer, addresses.modules)
+
+    def __repr__(self) -> str:
+        return f"Asset({self.spec.symbol}: {self.spec.name}, token {self.addresses.token})"
+
+    # -- creation and lookup --------------------------------------------------------------
+    @classmethod
+    def create(cls, chain: Chain, spec: str | Path | dict, *, roles: AssetRoles | None = None,
+               stablecoin: str | None = None, deployments_dir: Path | None = None) -> Asset:
+        """Deploy and wire everything ``spec`` (a spec file or its parsed dict) describes."""
+        raw = spec if isinstance(spec, dict) else read_spec_file(spec)
+        spec = parse_spec(raw)
+        roles = roles or AssetRoles.from_chain(chain)
+        owner = roles.owner
+        suite = deploy_suite(chain, suite_config(spec), owner, roles.agent, roles.claim_signer)
+        if stablecoin is None:
+            coin = deploy_stablecoin(chain, owner=owner.address, master_minter=owner.address, sender=owner,
+                                     deployments=_deployments(chain, deployments_dir))
+            stablecoin = coin.address
+        oracle = deploy_oracle(chain, owner)
+        asset_id = asset_id_of(suite.token)
+        chain.transact(oracle.registry.functions.setAssetOperator(asset_id, roles.operator.address), sender=owner)
+        grant_relayer(chain, oracle, roles.relayer.address, admin=owner)
+
+        vault, _ = chain.deploy("SubscriptionVault", suite.token, stablecoin, owner.address, roles.treasury.address,
+                                sender=owner)
+        distributor, _ = chain.deploy("RevenueDistributor", suite.token, stablecoin, owner.address, sender=owner)
+        dvp, _ = chain.deploy("DvPSettlement", owner.address, sender=owner)
+        token = suite.token_client()
+        token.add_agent(vault.address, sender=owner)
+        chain.transact(token.contract.functions.setRevenueHook(distributor.address), sender=owner)
+        revenue = RevenueDistributor(chain, distributor.address)
+        revenue.grant("OPERATOR_ROLE", roles.operator.address, sender=owner)
+        revenue.grant("AGENT_ROLE", roles.agent.address, sender=owner)
+        revenue.set_energy_oracle(oracle.oracle.address, sender=owner)
+        SubscriptionVault(chain, vault.address).grant_issuer(roles.agent.address, sender=owner)
+
+        addresses = AssetAddresses(
+            token=suite.token, identity_registry=suite.identity_registry, compliance=suite.compliance,
+            identity_factory=suite.identity_factory, claim_issuer=suite.claim_issuer,
+            device_registry=oracle.registry.address, reading_oracle=oracle.oracle.address, stablecoin=stablecoin,
+            vault=vault.address, distributor=distributor.address, dvp=dvp.address, modules=dict(suite.modules),
+        )
+        asset = cls(chain, spec, raw, addresses, roles)
+        asset._open_first_period()
+        asset._save(deployments_dir)
+        return asset
+
+    @classmethod
+    def load(cls, chain: Chain, symbol: str, *, roles: AssetRoles | None = None,
+             deployments_dir: Path | None = None) -> Asset:
+        """The asset recorded under ``symbol`` on this chain."""
+        path = _registry_path(chain, deployments_dir)
+        records = json.loads(path.read_text()) if path.is_file() else {}
+        if symbol not in records:
+            known = ", ".join(sorted(records)) or "none"
+            raise AssetError(f"no asset {symbol!r} on chain {chain.chain_id} (known: {known})")
+        record = records[symbol]
+        raw = record["spec"]
+        return cls(chain, parse_spec(raw), raw, AssetAddresses(**record["addresses"]),
+                   roles or AssetRoles.from_chain(chain))
+
+    @staticmethod
+    def list(chain: Chain, deployments_dir: Path | None = None) -> dict[str, dict]:
+        path = _registry_path(chain, deployments_dir)
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def _save(self, deployments_dir: Path | None) -> None:
+        path = _registry_path(self.chain, deployments_dir)
+        records = json.loads(path.read_text()) if path.is_file() else {}
+        records[self.spec.symbol] = {"spec": self.raw_spec, "addresses": asdict(self.addresses),
+                                     "asset_id": "0x" + self.asset_id.hex()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(records, indent=2, default=str) + "\n")
+        tmp.replace(path)
+
+    def _open_first_period(self) -> None:
+        offering = self.spec.offering
+        price = usd_units(offering.price_usd)
+        cap = usd_units(offering.period_cap_usd) if offering.period_cap_usd else 2**255
+        self.vault.open_period(price, cap, 2**255, sender=self.roles.owner)
+        self.vault.set_minimums(usd_units(offering.min_ticket_usd), 1, sender=self.roles.owner)
+
+    # -- investors ------------------------------------------------------------------------
+    def onboard(self, investors: Sequence[InvestorProfile]) -> list[str]:
+        """Create identities, add the KYC provider's claims and register every wallet (batched).
+
+        Returns the identity addresses. A registered investor is not necessarily eligible: the
+        compliance rules (country, risk tier, ...) are checked when tokens move; see :meth:`eligibility`."""
+        identities = onboard_investors(self.suite, [i.onboarding() for i in investors], self.roles.agent,
+                                       self.roles.claim_signer)
+        return [identity.address for identity in identities]
+
+    def eligibility(self, wallet: str, amount: int = 1) -> tuple[str, ...]:
+        """Why ``wallet`` could not receive ``amount`` newly issued tokens (empty: it can)."""
+        check = self.token.can_transfer("0x" + "00" * 20, wallet, amount)
+        return tuple(check.reasons)
+
+    def subscribe(self, investor: LocalAccount, amount_usd: Decimal | int) -> int:
+        """Investor pays ``amount_usd`` by permit (no approve transaction); returns the request id.
+
+        Eligibility is checked first so an ineligible investor's money never moves."""
+        assets = usd_units(Decimal(amount_usd))
+        shares = max(1, assets // max(1, self.vault.period().price))
+        reasons = self.eligibility(investor.address, shares)
+        if reasons:
+            raise NotEligible(investor.address, reasons)
+        return self.vault.subscribe_with_permit(self.stablecoin, investor, assets)
+
+    def accept_subscriptions(self, request_ids: Sequence[int] | None = None) -> Sent:
+        """Issuer: accept pending requests (all pending ones by default): tokens are minted."""
+        from .settlement.subscription import Status
+
+        ids = list(request_ids) if request_ids is not None else [r.id for r in self.vault.requests(Status.PENDING)]
+        return self.vault.accept(ids, sender=self.roles.agent)
+
+    def cap_table(self) -> list[Holder]:
+        """Every wallet that ever held the token, from its Transfer events, with today's state."""
+        wallets: dict[str, None] = {}
+        for log in self.token.contract.events.Transfer().get_logs(from_block=0):
+            for who in (log["args"]["from"], log["args"]["to"]):
+                if int(who, 16):
+                    wallets[who] = None
+        registry = self.token.registry
+        holders = []
+        for wallet in wallets:
+            balance = self.token.balance_of(wallet)
+            if balance:
+                country = registry.country_of(wallet) if registry.contains(wallet) else 0
+                holders.append(Holder(wallet, balance, self.token.is_frozen(wallet),
+                                      self.token.frozen_tokens(wallet), country))
+        return sorted(holders, key=lambda h: -h.balance)
+
+    def cap_table_csv(self, path: str | Path) -> Path:
+        import csv
+
+        path = Path(path)
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["wallet", "balance", "frozen", "frozen_tokens", "country"])
+            for h in self.cap_table():
+                writer.writerow([h.wallet, h.balance, h.frozen, h.frozen_tokens, h.country])
+        return path
+
+    # -- devices and energy ---------------------------------------------------------------
+    def register_devices(self, devices: Iterable[DeviceSigner], device_type: str | None = None,
+                         capacity_w: int | None = None) -> int:
+        """Register and activate device keys for this asset (operator)."""
+        group = self.spec.devices[0] if self.spec.devices else None
+        device_type = device_type or (group.type if group else "pv-inverter")
+        if device_type not in DEVICE_TYPES:
+            raise AssetError(f"unknown device type {device_type!r}")
+        capacity_w = capacity_w or int((group.capacity_kw if group else self.spec.capacity_kw) * 1000)
+        count = 0
+        for device in devices:
+            register_device(self.chain, self.oracle, device, self.asset_id, device_type, capacity_w,
+                            operator=self.roles.operator)
+            count += 1
+        return count
+
+    def anchored_batches(self) -> list[dict[str, Any]]:
+        """The oracle's anchored batches of this asset (count, energy, time span)."""
+        event = self.oracle.oracle.events.BatchAnchored()
+        logs = event.get_logs(from_block=0, argument_filters={"assetId": self.asset_id})
+        return [dict(log["args"]) for log in logs]
+
+    def energy_wh(self, period_start: int, period_end: int) -> int:
+        """Metered energy anchored for batches starting in [period_start, period_end)."""
+        return sum(b["totalEnergyWh"] for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end)
+
+    def energy_by_day(self) -> dict[str, int]:
+        """Anchored energy (Wh) per UTC day."""
+        import datetime as dt
+
+        days: dict[str, int] = {}
+        for batch in self.anchored_batches():
+            day = dt.datetime.fromtimestamp(batch["fromTime"], dt.timezone.utc).date().isoformat()
+            days[day] = days.get(day, 0) + batch["totalEnergyWh"]
+        return dict(sorted(days.items()))
+
+    # -- revenue --------------------------------------------------------------------------
+    def deposit_revenue(self, period_start: int, period_end: int) -> PeriodRevenue:
+        """Pay holders the period's revenue: anchored energy x the spec's tariff, funded by the treasury.
+
+        The deposit records the energy and the batch roots as evidence, so the payout is traceable
+        to metered production."""
+        batches = [b for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end]
+        energy = sum(b["totalEnergyWh"] for b in batches)
+        if not energy:
+            raise AssetError("no anchored energy in that period: nothing to pay")
+        evidence = keccak(b"".join(bytes(b["batchId"]) for b in batches))
+        tariff = Tariff(self.spec.revenue.tariff_usd_per_kwh)
+        revenue = PeriodRevenue(self.asset_id, period_start, period_end, energy, evidence,
+                                revenue_from_energy(energy, tariff))
+        treasury, operator = self.roles.treasury, self.roles.operator
+        if treasury.address != operator.address:
+            self.stablecoin.transfer(operator.address, revenue.amount, sender=treasury)
+        self.stablecoin.approve(self.distributor.address, revenue.amount, sender=operator)
+        self.distributor.deposit(revenue, sender=operator)
+        return revenue
+
+
+def usd_units(amount: Decimal | int) -> int:
+    """Dollars to stablecoin base units (6 decimals)."""
+    return int(Decimal(amount) * UNIT)
+
+
+def _deployments(chain: Chain, folder: Path | None):
+    from .deploy import Deployments
+
+    return Deployments(chain.chain_id, folder)
+
