@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ISettlementToken} from "./interfaces/ISettlementToken.sol";
 import {IRevenueHook} from "./interfaces/IRevenueHook.sol";
 import {IEnergyOracle} from "./interfaces/IEnergyOracle.sol";
@@ -83,16 +84,16 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
     /// @notice Fixed-point scale of {revenuePerToken}.
     uint256 public constant SCALE = 1e36;
 
-    /// @notice One recorded deposit (what the payout is traceable to).
+    /// @notice One recorded deposit (what the payout is traceable to), packed in five slots.
     struct Deposit {
         bytes32 assetId;
+        bytes32 evidence;
         uint64 periodStart;
         uint64 periodEnd;
-        uint256 energyWh;
-        bytes32 evidence;
-        uint256 amount;
-        uint256 supply;
         uint64 timestamp;
+        uint128 energyWh;
+        uint128 amount;
+        uint256 supply;
     }
 
     /// @dev A holder's settled state: whole claimable units and the fractional remainder (< SCALE).
@@ -167,9 +168,18 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
         (uint256 supply, uint256 rpt) = _accumulate(amount);
 
         depositId = _deposits.length;
-        Deposit storage d = _deposits.push();
-        (d.assetId, d.periodStart, d.periodEnd, d.energyWh) = (assetId, periodStart, periodEnd, energyWh);
-        (d.evidence, d.amount, d.supply, d.timestamp) = (evidence, amount, supply, uint64(block.timestamp));
+        _deposits.push(
+            Deposit({
+                assetId: assetId,
+                evidence: evidence,
+                periodStart: periodStart,
+                periodEnd: periodEnd,
+                timestamp: uint64(block.timestamp),
+                energyWh: SafeCast.toUint128(energyWh),
+                amount: SafeCast.toUint128(amount),
+                supply: supply
+            })
+        );
         _periodDeposit[key] = depositId + 1;
         emit RevenueDeposited(depositId, assetId, periodStart, periodEnd, energyWh, evidence, amount, supply, rpt);
 
@@ -208,7 +218,7 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
         from.accrued = 0;
         from.remainder = 0;
         uint256 total = uint256(to.remainder) + remainder;
-        to.accrued += uint128(amount + total / SCALE);
+        to.accrued += SafeCast.toUint128(amount + total / SCALE);
         to.remainder = uint128(total % SCALE);
         emit AccruedTransferred(lost, newWallet, amount, remainder);
     }
@@ -308,7 +318,7 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
         uint256 rpt = revenuePerToken;
         if (account.paidPerToken == rpt) return;
         (uint256 accrued, uint256 remainder) = _pending(holder);
-        account.accrued = uint128(accrued);
+        account.accrued = SafeCast.toUint128(accrued);
         account.remainder = uint128(remainder);
         account.paidPerToken = rpt;
     }

@@ -84,7 +84,7 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     /// @dev `investor` is frozen on the token.
     error InvestorFrozen(address investor);
     /// @dev `investor` has `free` unfrozen tokens, `shares` were asked.
-    error InsufficientFreeTokens(address investor, uint256 free, uint256 shares);
+    error RedemptionExceedsFreeTokens(address investor, uint256 free, uint256 shares);
     /// @dev Request `requestId` would mint or pay nothing at the period's price.
     error ZeroResult(uint256 requestId);
     /// @dev A period needs a positive price.
@@ -257,7 +257,7 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
         uint256 balance = token.balanceOf(msg.sender);
         uint256 frozen = token.getFrozenTokens(msg.sender);
         uint256 free = balance > frozen ? balance - frozen : 0;
-        if (shares > free) revert InsufficientFreeTokens(msg.sender, free, shares);
+        if (shares > free) revert RedemptionExceedsFreeTokens(msg.sender, free, shares);
         uint256 total = p.redeemed + shares;
         if (total > p.redemptionCap) revert PeriodCapExceeded(currentPeriod, p.redemptionCap, total);
         p.redeemed = total;

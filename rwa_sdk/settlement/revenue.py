@@ -56,13 +56,13 @@ class RecordedDeposit:
 
     deposit_id: int
     asset_id: bytes
+    evidence: bytes
     period_start: int
     period_end: int
+    timestamp: int
     energy_wh: int
-    evidence: bytes
     amount: int
     supply: int
-    timestamp: int
 
 
 @dataclass(frozen=True)

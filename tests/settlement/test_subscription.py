@@ -227,7 +227,7 @@ def test_redemption_rules_minimum_cap_and_freezes(world, vault, roles):
     with pytest.raises(errors.PeriodCapExceeded):
         vault.redeem(51, sender=roles.alice)
     world.chain.transact(world.token.functions.setFrozenTokens(roles.alice.address, 95), sender=world.issuer)
-    with pytest.raises(errors.InsufficientFreeTokens) as partial:
+    with pytest.raises(errors.RedemptionExceedsFreeTokens) as partial:
         vault.redeem(6, sender=roles.alice)
     assert (partial.value.free, partial.value.shares) == (5, 6)
     world.chain.transact(world.token.functions.setAddressFrozen(roles.alice.address, True), sender=world.issuer)
