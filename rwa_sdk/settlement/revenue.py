@@ -139,6 +139,15 @@ class RevenueDistributor:
         count = self.contract.functions.depositCount().call()
         return [RecordedDeposit(i, *self.contract.functions.getDeposit(i).call()) for i in range(count)]
 
+    def holders(self, token: Contract, from_block: int = 0) -> list[str]:
+        """Every address that ever received the token (from its Transfer logs), first seen first."""
+        seen: dict[str, None] = {}
+        for log in token.events.Transfer.get_logs(from_block=from_block):
+            to = log["args"]["to"]
+            if int(to, 16) != 0:
+                seen.setdefault(to, None)
+        return list(seen)
+
     def accrued(self, holders: Iterable[str], token: Contract | None = None) -> list[HolderRevenue]:
         """Per-holder claimable revenue (and frozen flag if the token contract is given)."""
         rows = []

@@ -210,3 +210,21 @@ def test_rounding_dust_is_kept_and_paid_out_later(world, roles):
     assert total_scaled == 1 * SCALE  # nothing lost
     dist.deposit(revenue(200, start=1), sender=world.issuer)  # 201 units over 201 tokens, plus the carry
     assert [dist.claimable(h) for h in holders] == [100, 100, 1]
+
+
+def test_sdk_lists_holders_and_their_accrued_revenue(world, roles):
+    dist = world.distributor
+    dist.deposit(revenue(3 * UNIT), sender=world.issuer)
+    agent_tx(world, world.token.functions.setAddressFrozen(roles.bob.address, True))
+    holders = dist.holders(world.token)
+    assert holders[:2] == [roles.alice.address, roles.bob.address]
+    rows = {row.holder: row for row in dist.accrued(holders, world.token)}
+    assert (rows[roles.alice.address].claimable, rows[roles.alice.address].remainder) == (1_500_000, 0)
+    assert rows[roles.bob.address].frozen and not rows[roles.alice.address].frozen
+
+
+def test_constructor_rejects_zero_addresses(world):
+    with pytest.raises(errors.InvalidAddress):
+        world.chain.deploy("RevenueDistributor", ZERO, world.usd.address, world.issuer.address, sender=world.issuer)
+    with pytest.raises(errors.InvalidAddress):
+        world.chain.deploy("RevenueDistributor", world.token.address, world.usd.address, ZERO, sender=world.issuer)

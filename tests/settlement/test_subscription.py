@@ -240,3 +240,32 @@ def test_redemption_fails_when_treasury_cannot_fund(world, vault, roles):
     world.usd.approve(vault.address, 0, sender=world.treasury)
     with pytest.raises(errors.ERC20InsufficientAllowance):
         vault.accept([rid], sender=world.issuer)
+
+
+def test_constructor_rejects_zero_addresses(world):
+    for args in ((ZERO, world.usd.address, world.issuer.address, world.issuer.address),
+                 (world.token.address, world.usd.address, world.issuer.address, ZERO)):
+        with pytest.raises(errors.InvalidAddress):
+            world.chain.deploy("SubscriptionVault", *args, sender=world.issuer)
+
+
+def test_redemption_worth_less_than_one_unit_cannot_be_accepted(world, roles):
+    """With a 2-decimal token priced at 50 base units per whole token, 1 base unit is worth 0.5."""
+    from rwa_sdk.settlement.subscription import SubscriptionVault
+
+    token, _ = world.chain.deploy("SecurityTokenMock", world.issuer.address, 2, sender=world.issuer)
+    contract, _ = world.chain.deploy("SubscriptionVault", token.address, world.usd.address, world.issuer.address,
+                                     world.treasury.address, sender=world.issuer)
+    vault = SubscriptionVault(world.chain, contract.address)
+    for fn in (token.functions.setAgent(vault.address, True), token.functions.setVerified(roles.alice.address, True),
+               token.functions.mint(roles.alice.address, 10)):
+        world.chain.transact(fn, sender=world.issuer)
+    vault.grant_issuer(world.issuer.address, sender=world.issuer)
+    vault.open_period(50, 10**12, 10**6, sender=world.issuer)
+    small, enough = vault.redeem(1, sender=roles.alice), vault.redeem(2, sender=roles.alice)
+    with pytest.raises(errors.ZeroResult) as caught:
+        vault.accept([small], sender=world.issuer)
+    assert caught.value.requestId == small
+    world.usd.approve(vault.address, 2**256 - 1, sender=world.treasury)
+    vault.accept([enough], sender=world.issuer)
+    assert vault.request(enough).result == 1
