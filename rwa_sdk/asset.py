@@ -23,7 +23,10 @@ from . import toolchain
 from .chain import Chain, Sent
 from .identity import ClaimTopic, country_data, kyc_data, professional_data, risk_tier_data
 from .oracle.contracts import DEVICE_TYPES, OracleContracts, deploy_oracle, grant_relayer, register_device
-from .oracle.reading import DeviceSigner
+from .oracle.ingest import Ingestor, RegistryDirectory, reading_item
+from .oracle.reading import DeviceSigner, Reading
+from .oracle.relayer import Relayer, RelayerConfig
+from .oracle.store import SqliteStore
 from .settlement.dvp import DvP, deploy_dvp
 from .settlement.revenue import PeriodRevenue, RevenueDistributor, Tariff, deploy_distributor, revenue_from_energy
 from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
@@ -32,6 +35,7 @@ from .spec import AssetSpec, country_code, parse_spec, read_spec_file
 from .token import AssetToken, Onboarding, Suite, SuiteConfig, deploy_suite, onboard_investors
 
 SECONDS_PER_DAY = 86_400
+ASSET_TOKEN_ARTIFACT = "contracts/token/AssetToken.sol:AssetToken"
 
 
 class AssetError(RuntimeError):
@@ -113,6 +117,13 @@ class Holder:
     country: int
 
 
+@dataclass(frozen=True)
+class RelayOutcome:
+    acknowledged: int
+    rejected: dict[str, int]
+    batches: int
+
+
 def asset_id_of(token: str) -> bytes:
     """The oracle's asset id: the token address, left-padded to 32 bytes."""
     return bytes(12) + bytes.fromhex(to_checksum_address(token)[2:])
@@ -186,7 +197,8 @@ class Asset:
         dvp, _ = chain.deploy("DvPSettlement", owner.address, sender=owner)
         token = suite.token_client()
         token.add_agent(vault.address, sender=owner)
-        chain.transact(token.contract.functions.setRevenueHook(distributor.address), sender=owner)
+        own_token = chain.contract(ASSET_TOKEN_ARTIFACT, suite.token)  # the hook is our extension of ERC-3643
+        chain.transact(own_token.functions.setRevenueHook(distributor.address), sender=owner)
         revenue = RevenueDistributor(chain, distributor.address)
         revenue.grant("OPERATOR_ROLE", roles.operator.address, sender=owner)
         revenue.grant("AGENT_ROLE", roles.agent.address, sender=owner)
@@ -237,7 +249,7 @@ class Asset:
         offering = self.spec.offering
         price = usd_units(offering.price_usd)
         cap = usd_units(offering.period_cap_usd) if offering.period_cap_usd else 2**255
-        self.vault.open_period(price, cap, 2**255, sender=self.roles.owner)
+        self.vault.open_period(price, cap, 2**255, sender=self.roles.agent)
         self.vault.set_minimums(usd_units(offering.min_ticket_usd), 1, sender=self.roles.owner)
 
     # -- investors ------------------------------------------------------------------------
@@ -252,8 +264,7 @@ class Asset:
 
     def eligibility(self, wallet: str, amount: int = 1) -> tuple[str, ...]:
         """Why ``wallet`` could not receive ``amount`` newly issued tokens (empty: it can)."""
-        check = self.token.can_transfer("0x" + "00" * 20, wallet, amount)
-        return tuple(check.reasons)
+        return tuple(self.token.can_mint(wallet, amount).reasons)
 
     def subscribe(self, investor: LocalAccount, amount_usd: Decimal | int) -> int:
         """Investor pays ``amount_usd`` by permit (no approve transaction); returns the request id.
@@ -337,16 +348,50 @@ class Asset:
             days[day] = days.get(day, 0) + batch["totalEnergyWh"]
         return dict(sorted(days.items()))
 
-    # -- revenue --------------------------------------------------------------------------
-    def deposit_revenue(self, period_start: int, period_end: int) -> PeriodRevenue:
-        """Pay holders the period's revenue: anchored energy x the spec's tariff, funded by the treasury.
+    def relay(self, signed: Iterable[tuple[Reading, bytes]], db_path: str | Path,
+              batch_size: int = 1_000) -> RelayOutcome:
+        """Run signed readings through the oracle's ingest rules and relayer in this process.
 
-        The deposit records the energy and the batch roots as evidence, so the payout is traceable
-        to metered production."""
-        batches = [b for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end]
-        energy = sum(b["totalEnergyWh"] for b in batches)
+        The same path as ``rwa oracle run`` without the HTTP layer: every reading is verified and
+        stored, then anchored in Merkle batches (relayer role). Proofs can be read from ``db_path``."""
+        store = SqliteStore(db_path)
+        try:
+            clock = lambda: self.chain.w3.eth.get_block("latest")["timestamp"]  # noqa: E731
+            ingestor = Ingestor(store, RegistryDirectory(self.oracle.registry, ttl_s=60), self.oracle.domain,
+                                clock=clock)
+            results = ingestor.submit([reading_item(r, signature) for r, signature in signed])
+            before = len(self.anchored_batches())
+            relayer = Relayer(self.chain, self.oracle.oracle, store, self.roles.relayer,
+                              RelayerConfig(max_batch_size=batch_size, max_batch_age_s=0, poll_interval_s=0.02))
+            relayer.flush()
+            rejected: dict[str, int] = {}
+            for result in results:
+                if not result.acknowledged:
+                    rejected[result.reason.value] = rejected.get(result.reason.value, 0) + 1
+            return RelayOutcome(sum(r.acknowledged for r in results), rejected,
+                                len(self.anchored_batches()) - before)
+        finally:
+            store.close()
+
+    # -- revenue --------------------------------------------------------------------------
+    @property
+    def period_length_s(self) -> int:
+        """The oracle's accounting period (revenue is deposited for whole periods)."""
+        return self.oracle.oracle.functions.epochLength().call()
+
+    def deposit_revenue(self, period_start: int, period_end: int) -> PeriodRevenue:
+        """Pay holders the revenue of whole oracle periods: anchored energy x the spec's tariff.
+
+        The energy is the oracle's own on-chain total (the distributor checks it again), and the
+        evidence is the hash of the anchored batch ids, so the payout is traceable to metered
+        production. The treasury funds it; the operator deposits."""
+        length = self.period_length_s
+        if period_start % length or period_end % length or period_end <= period_start:
+            raise AssetError(f"revenue periods must start and end on multiples of {length} s")
+        energy = self.oracle.oracle.functions.periodEnergyWh(self.asset_id, period_start, period_end).call()
         if not energy:
             raise AssetError("no anchored energy in that period: nothing to pay")
+        batches = [b for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end]
         evidence = keccak(b"".join(bytes(b["batchId"]) for b in batches))
         tariff = Tariff(self.spec.revenue.tariff_usd_per_kwh)
         revenue = PeriodRevenue(self.asset_id, period_start, period_end, energy, evidence,

@@ -155,6 +155,17 @@ class AssetToken:
             reasons.append(f"the sender holds {balance}, less than {amount}")
         elif amount > balance - frozen:
             reasons.append(f"only {balance - frozen} of the sender's {balance} tokens are free ({frozen} frozen), less than {amount}")
+        reasons += self._receiver_reasons(sender, receiver, amount)
+        return TransferCheck(not reasons, tuple(reasons))
+
+    def can_mint(self, receiver: str, amount: int) -> TransferCheck:
+        """Could ``amount`` new tokens be issued to ``receiver`` now (verification and compliance)?"""
+        reasons = self._receiver_reasons(ZERO_ADDRESS, to_checksum_address(receiver), amount)
+        return TransferCheck(not reasons, tuple(reasons))
+
+    def _receiver_reasons(self, sender: str, receiver: str, amount: int) -> list[str]:
+        """The receiver's verification and every compliance rule refusing the move, in words."""
+        reasons: list[str] = []
         registry = self.registry
         for gap in registry.why_not_verified(receiver):
             reasons.append(f"the receiver is not a verified investor: {gap}")
@@ -168,7 +179,7 @@ class AssetToken:
             reasons.extend(f"{r.rule}: {r.reason}" for r in refusals)
             if not refusals:
                 reasons.append("the compliance refuses the transfer")
-        return TransferCheck(not reasons, tuple(reasons))
+        return reasons
 
 
 # -- deployment -----------------------------------------------------------------------------------

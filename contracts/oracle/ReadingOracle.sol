@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IEnergyOracle} from "../settlement/interfaces/IEnergyOracle.sol";
 import {DeviceRegistry} from "./DeviceRegistry.sol";
 
 /**
@@ -19,7 +20,7 @@ import {DeviceRegistry} from "./DeviceRegistry.sol";
  * ({MerkleProof}). A batch is identified by `batchId = keccak256(abi.encode(assetId, merkleRoot))`, which
  * ties the root to its asset with a single storage slot per batch.
  */
-contract ReadingOracle is AccessControl, EIP712 {
+contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice One signed meter reading.
     /// @param device address of the device's signing key
     /// @param assetId the asset the device belongs to
@@ -90,6 +91,8 @@ contract ReadingOracle is AccessControl, EIP712 {
     error ReadingNotInBatch(bytes32 batchId);
     /// @notice Constructor argument is zero.
     error ReadingOracleZeroArgument();
+    /// @notice A period asked of {periodEnergyWh} does not start and end on period (epoch) boundaries.
+    error PeriodNotAligned(uint64 periodStart, uint64 periodEnd, uint64 epochLength);
 
     /// @notice A relayer anchored `count` readings of `assetId` under `merkleRoot`.
     event BatchAnchored(
@@ -249,6 +252,23 @@ contract ReadingOracle is AccessControl, EIP712 {
     }
 
     /// @notice Energy and reading count of `assetId` in period `epoch`, from batches and single readings.
+    /**
+     * @notice Energy anchored for `assetId` in the periods from `periodStart` to `periodEnd` (revenue evidence).
+     * @dev Both ends must fall on period boundaries (multiples of {epochLength}) so the answer is exactly the
+     * sum of whole periods' totals; a batch counts in the period of its `fromTime`.
+     */
+    function periodEnergyWh(bytes32 assetId, uint64 periodStart, uint64 periodEnd) external view returns (uint256 total) {
+        uint64 length = epochLength;
+        if (periodEnd <= periodStart) revert ReadingInvalidPeriod(periodStart, periodEnd);
+        if (periodStart % length != 0 || periodEnd % length != 0) {
+            revert PeriodNotAligned(periodStart, periodEnd, length);
+        }
+        mapping(uint64 => Totals) storage byEpoch = _totals[assetId];
+        for (uint64 epoch = periodStart / length; epoch < periodEnd / length; ++epoch) {
+            total += byEpoch[epoch].energyWh;
+        }
+    }
+
     function totals(bytes32 assetId, uint64 epoch) external view returns (Totals memory) {
         return _totals[assetId][epoch];
     }

@@ -9,6 +9,7 @@ import {IIdentity} from "../interfaces/IIdentity.sol";
 import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 import {IModularCompliance} from "../interfaces/IModularCompliance.sol";
 import {IVerificationCache} from "../interfaces/IVerificationCache.sol";
+import {IRevenueHook} from "../settlement/interfaces/IRevenueHook.sol";
 import {AgentRole} from "./AgentRole.sol";
 
 /// @title ERC-3643 permissioned asset token
@@ -49,6 +50,9 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     /// @dev `wallet` is registered to `registered`, not to `onchainID`.
     error TokenRecoveryIdentityMismatch(address wallet, address registered, address onchainID);
 
+    /// @notice The revenue distributor told of every balance change is now `hook` (zero: none).
+    event RevenueHookSet(address indexed hook);
+
     struct Account {
         uint128 balance;
         uint120 frozenTokens;
@@ -67,6 +71,7 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     address private _onchainID;
     string private _name;
     string private _symbol;
+    IRevenueHook private _revenueHook;
 
     constructor(
         string memory name_,
@@ -257,6 +262,7 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
             registry.registerIdentity(newWallet, IIdentity(investorOnchainID), registry.investorCountry(lostWallet));
         }
 
+        _notifyRevenueHook(lostWallet, newWallet);
         Account storage next = _accounts[newWallet];
         next.balance += lost.balance;
         next.frozenTokens += lost.frozenTokens;
@@ -310,6 +316,22 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     /// @dev Unbinds the previous compliance and binds the new one to this token.
     function setCompliance(address compliance_) external onlyOwner {
         _setCompliance(compliance_);
+    }
+
+    /**
+     * @notice Set the revenue distributor that must see every balance change (zero to stop).
+     * @dev The hook is called before balances change on mint, burn, transfers, forced transfers and recovery,
+     * so revenue accrues at the old balances; a reverting hook reverts the balance change. Never change it
+     * while revenue is outstanding.
+     */
+    function setRevenueHook(address hook) external onlyOwner {
+        _revenueHook = IRevenueHook(hook);
+        emit RevenueHookSet(hook);
+    }
+
+    /// @notice The revenue distributor told of every balance change (zero: none).
+    function revenueHook() external view returns (address) {
+        return address(_revenueHook);
     }
 
     // -- views ----------------------------------------------------------------------------------
@@ -397,6 +419,7 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
         if (!rules.canTransfer(address(0), to, amount)) revert TokenTransferNotCompliant(address(0), to, amount);
         uint256 supply = _totalSupply + amount;
         if (supply > type(uint128).max) revert TokenSupplyOverflow(supply);
+        _notifyRevenueHook(address(0), to);
         _totalSupply = supply;
         unchecked {
             _accounts[to].balance += uint128(amount);
@@ -407,6 +430,7 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
 
     function _burn(address from, uint256 amount) private {
         _spendFrozenIfNeeded(from, amount);
+        _notifyRevenueHook(from, address(0));
         unchecked {
             _accounts[from].balance -= uint128(amount);
             _totalSupply -= amount;
@@ -429,11 +453,18 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
 
     /// @dev Balances fit in 128 bits because the supply does; `from == to` leaves the balance unchanged.
     function _move(address from, address to, uint256 amount) private {
+        _notifyRevenueHook(from, to);
         unchecked {
             _accounts[from].balance -= uint128(amount);
             _accounts[to].balance += uint128(amount);
         }
         emit Transfer(from, to, amount);
+    }
+
+    /// @dev Before any balance changes: the distributor settles both holders at their old balances.
+    function _notifyRevenueHook(address from, address to) private {
+        IRevenueHook hook = _revenueHook;
+        if (address(hook) != address(0)) hook.onBalanceChange(from, to);
     }
 
     function _setFrozen(address wallet, bool freeze) private {
