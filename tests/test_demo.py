@@ -9,12 +9,19 @@ import sys
 from .conftest import ROOT
 
 
-def test_demo_deploys_the_stablecoin_and_pays_by_permit(compiled):
-    run = subprocess.run([sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
+    run = subprocess.run([sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
-    assert re.search(r"Stablecoin USDC deployed at 0x[0-9a-fA-F]{40}", out)
-    assert "vault pulled 20,000.00 USDC without an approve transaction" in out
-    assert "replaying it fails: AuthorizationAlreadyUsed(" in out
-    assert "blacklisted investor cannot pay: StablecoinBlacklisted(" in out
-    assert "balances: investor 25,000.00 USDC, vault 25,000.00 USDC" in out
+    assert re.search(r"token\s+0x[0-9a-fA-F]{40}", out)
+    assert re.search(r"Claire \(FR\)\s+refused: .*risk tier 2, below the token's risk level 3", out)
+    assert re.search(r"Dan \(US\)\s+refused: .*country \(840\)", out)
+    assert "100,000 SUN5 minted to 2 holders" in out
+    assert "14,400 signed readings verified and stored, 14,400 acknowledged" in out
+    assert "verifyReading = True" in out
+    claimed = [float(x.replace(",", "")) for x in re.findall(r"claimed ([\d,]+\.\d\d) USDC", out)]
+    deposited = float(re.search(r"= ([\d,]+\.\d\d) USDC deposited", out).group(1).replace(",", ""))
+    assert len(claimed) == 2 and abs(claimed[0] - 1.5 * claimed[1]) <= 0.02  # 60,000 vs 40,000 tokens
+    assert abs(sum(claimed) - deposited) <= 0.02
+    energy = float(re.search(r"(\d+\.\d+) MWh x 0.085", out).group(1))
+    assert 20 < energy < 80  # 5 MW for three days, clear-sky-with-clouds model
