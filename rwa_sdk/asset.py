@@ -8,6 +8,7 @@ check eligibility, take subscriptions, register devices, read metered energy and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from eth_utils import keccak, to_checksum_address
 
 from . import toolchain
 from .chain import Chain, Sent
+from .indexer import EventIndexer
 from .identity import ClaimTopic, country_data, kyc_data, professional_data, risk_tier_data
 from .oracle.contracts import DEVICE_TYPES, OracleContracts, deploy_oracle, grant_relayer, register_device
 from .oracle.ingest import Ingestor, RegistryDirectory, reading_item
@@ -284,13 +286,17 @@ class Asset:
         ids = list(request_ids) if request_ids is not None else [r.id for r in self.vault.requests(Status.PENDING)]
         return self.vault.accept(ids, sender=self.roles.agent)
 
-    def cap_table(self) -> list[Holder]:
-        """Every wallet that ever held the token, from its Transfer events, with today's state."""
-        wallets: dict[str, None] = {}
-        for log in self.token.contract.events.Transfer().get_logs(from_block=0):
-            for who in (log["args"]["from"], log["args"]["to"]):
-                if int(who, 16):
-                    wallets[who] = None
+    def events(self, db_path: str | Path = ":memory:") -> EventIndexer:
+        """An indexer of the token's events; with a file, it resumes where it stopped and survives reorgs."""
+        return EventIndexer(self.chain, self.token.contract, db_path)
+
+    def cap_table(self, index: EventIndexer | None = None) -> list[Holder]:
+        """Current holders (balance, frozen state, country), found through the token's Transfer events."""
+        index = index or self.events()
+        index.sync()
+        wallets = dict.fromkeys(
+            who for event in index.events("Transfer") for who in (event.args["from"], event.args["to"]) if int(who, 16)
+        )
         registry = self.token.registry
         holders = []
         for wallet in wallets:
@@ -339,14 +345,19 @@ class Asset:
         return sum(b["totalEnergyWh"] for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end)
 
     def energy_by_day(self) -> dict[str, int]:
-        """Anchored energy (Wh) per UTC day."""
-        import datetime as dt
+        """Anchored energy (Wh) per UTC day (``YYYY-MM-DD``)."""
+        return self._energy_by(10)
 
-        days: dict[str, int] = {}
+    def energy_by_month(self) -> dict[str, int]:
+        """Anchored energy (Wh) per UTC month (``YYYY-MM``)."""
+        return self._energy_by(7)
+
+    def _energy_by(self, date_chars: int) -> dict[str, int]:
+        totals: dict[str, int] = {}
         for batch in self.anchored_batches():
-            day = dt.datetime.fromtimestamp(batch["fromTime"], dt.timezone.utc).date().isoformat()
-            days[day] = days.get(day, 0) + batch["totalEnergyWh"]
-        return dict(sorted(days.items()))
+            key = dt.datetime.fromtimestamp(batch["fromTime"], dt.timezone.utc).isoformat()[:date_chars]
+            totals[key] = totals.get(key, 0) + batch["totalEnergyWh"]
+        return dict(sorted(totals.items()))
 
     def relay(self, signed: Iterable[tuple[Reading, bytes]], db_path: str | Path,
               batch_size: int = 1_000) -> RelayOutcome:

@@ -102,6 +102,18 @@ def test_subscription_below_the_minimum_ticket_is_refused(asset, investors):
         asset.subscribe(es, 999)
 
 
+def test_cap_table_index_resumes_from_its_file(asset, investors, tmp_path):
+    es, _, _ = investors
+    asset.accept_subscriptions([asset.subscribe(es, 1_500)])
+    index = asset.events(tmp_path / "events.sqlite")
+    assert [(h.wallet, h.balance) for h in asset.cap_table(index)] == [(es.address, 1_500)]
+    index.close()
+    asset.accept_subscriptions([asset.subscribe(es, 1_000)])
+    resumed = asset.events(tmp_path / "events.sqlite")
+    assert [e.args["value"] for e in resumed.sync()] == [1_000]  # only what is new
+    assert [(h.wallet, h.balance) for h in asset.cap_table(resumed)] == [(es.address, 2_500)]
+
+
 def test_cap_table_exports_csv(asset, investors, tmp_path):
     es, _, _ = investors
     asset.accept_subscriptions([asset.subscribe(es, 2_000)])
@@ -140,6 +152,7 @@ def test_readings_are_relayed_anchored_and_paid_out_pro_rata(asset, investors, t
     assert energy == sum(r.energy_wh for r, _ in signed) > 0
     assert sum(asset.energy_by_day().values()) == energy
     assert len(asset.energy_by_day()) == 2
+    assert sum(asset.energy_by_month().values()) == energy
 
     revenue = asset.deposit_revenue(start, end)
     assert revenue.amount == energy * 85 and revenue.energy_wh == energy  # 0.085 USD/kWh = 85 units per Wh
