@@ -51,5 +51,6 @@ $(BROWNIE_VENV)/.installed: pyproject.toml
 	$(BROWNIE_VENV)/bin/python -m pip install --quiet -e ".[dev,brownie]"
 	touch $@
 
+BROWNIE_TESTS ?= tests/foundation tests/sdk tests/settlement/test_stablecoin.py tests/test_brownie.py
 test-brownie: $(BROWNIE_VENV)/.installed node_modules/.installed
-	PATH=$(CURDIR)/$(BROWNIE_VENV)/bin:$$PATH $(BROWNIE_VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PATH=$(CURDIR)/$(BROWNIE_VENV)/bin:$$PATH $(BROWNIE_VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) $(BROWNIE_TESTS)
