@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -87,8 +86,9 @@ def handle_errors(command: Callable) -> Callable:
         from ..asset import AssetError
         from ..chain import ChainError
         from ..errors import ContractError
-        from ..spec import SpecError
         from web3.exceptions import Web3Exception
+
+        from ..spec import SpecError
 
         try:
             return command(*args, **kwargs)
@@ -225,11 +225,6 @@ def progress() -> Any:
 def tx(sent: Any) -> dict[str, Any]:
     """The part of a mined transaction worth printing."""
     return {"tx": sent.tx_hash, "gas_used": sent.gas_used}
-
-
-def fail(message: str) -> None:
-    stderr.print(f"[red]{message}[/red]", highlight=False)
-    sys.exit(1)
 
 
 def usd(units: int) -> str:

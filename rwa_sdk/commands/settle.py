@@ -123,7 +123,8 @@ def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, a
         if not amount:
             raise CommandError("nothing left to fill (filled, cancelled or expired)")
         if signed.order.side == SIDES["sell"]:  # the taker buys: pay by permit, no approve transaction
-            permit = asset.dvp.buyer_permit(asset.stablecoin, taker, signed, amount)
+            deadline = asset.chain.w3.eth.get_block("latest")["timestamp"] + 3600  # chain time, not the wall clock
+            permit = asset.dvp.buyer_permit(asset.stablecoin, taker, signed, amount, deadline=deadline)
             sent = asset.dvp.fill_with_permit(signed, amount, permit, sender=taker)
         else:  # the taker sells tokens to the maker
             _approve_leg(asset, taker, True, amount, signed.order)
