@@ -17,6 +17,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -93,7 +94,7 @@ def handle_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except ContractError as error:
-            raise CommandError(f"transaction reverted: {error}") from None
+            raise CommandError(f"transaction reverted: {error}{in_words(error)}") from None
         except SpecError as error:
             raise CommandError(f"spec error: {error}") from None
         except (AssetError, ChainError) as error:
@@ -102,6 +103,17 @@ def handle_errors(command: Callable) -> Callable:
             raise CommandError(f"node error: {type(error).__name__}: {error}") from None
 
     return wrapper
+
+
+def in_words(error: Exception) -> str:
+    """`` (token recipient not verified)`` for ``TokenRecipientNotVerified``; generic errors add nothing."""
+    from ..errors import Panic, Revert, TransactionFailed, UnknownError
+
+    name = getattr(error, "error_name", "")
+    if not name or name == "ContractError" or isinstance(error, (Revert, Panic, UnknownError, TransactionFailed)):
+        return ""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
+    return " (" + " ".join(w if w.isupper() or any(c.isdigit() for c in w) else w.lower() for w in words) + ")"
 
 
 # -- connecting ---------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 
 from eth_account import Account
 
+from rwa_sdk.settlement.stablecoin import UNIT
+
 from .conftest import DAY, investor
 
 
@@ -83,7 +85,8 @@ def test_minting_to_an_unverified_wallet_reverts_with_a_decoded_message(rwa, sun
     stranger = Account.create().address
     result = rwa("token", "mint", stranger, "100", "--asset", "SUN5")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: transaction reverted: ")
+    assert result.stderr.startswith("error: transaction reverted: TokenRecipientNotVerified(")
+    assert "(token recipient not verified)" in result.stderr
     assert "Traceback" not in result.output and sun5.token.balance_of(stranger) == 0
 
 
@@ -120,3 +123,38 @@ def test_without_dev_accounts_a_url_needs_a_key(session_chain, records, sun5):
                                        "--network", session_chain.node.url, "--deployments", str(records)],
                                 env={"RWA_PRIVATE_KEY": None, "RWA_KEYSTORE": None})
     assert result.exit_code == 1 and "no signing key" in result.stderr
+
+
+def test_recover_moves_tokens_and_accrued_revenue_to_the_investors_new_wallet(rwa, sun5, tmp_path):
+    from rwa_sdk.identity import Identity, KeyPurpose
+
+    from .test_settle_revenue import produce
+
+    lost, new = Account.create(), Account.create()
+    sun5.chain.send_value(lost.address, 10**18)
+    added = rwa("investor", "add", lost.address, "--asset", "SUN5", "--country", "ES", "--risk-tier", "4", "--json")
+    identity = json.loads(added.stdout)[0]["identity"]
+    sun5.token.mint(lost.address, 1_000, sender=sun5.roles.agent)
+    start = produce(sun5, tmp_path / "oracle.db", days=1)
+    treasury = sun5.roles.treasury
+    sun5.stablecoin.mint(treasury.address, 10**6 * UNIT, sender=treasury)  # funds the revenue
+    sun5.deposit_revenue(start, start + DAY)
+    accrued = sun5.distributor.claimable(lost.address)
+    Identity(sun5.chain, identity).add_key(new.address, KeyPurpose.MANAGEMENT, sender=lost)
+    result = rwa("investor", "recover", lost.address, new.address, identity, "--asset", "SUN5", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["revenue_moved"] == accrued > 0
+    assert (sun5.token.balance_of(lost.address), sun5.token.balance_of(new.address)) == (0, 1_000)
+    assert (sun5.distributor.claimable(lost.address), sun5.distributor.claimable(new.address)) == (0, accrued)
+
+
+def test_dev_accounts_are_refused_on_a_chain_that_is_not_a_dev_chain(records):
+    from click.testing import CliRunner
+
+    from rwa_sdk.anvil import AnvilNode
+    from rwa_sdk.cli import main
+
+    with AnvilNode(chain_id=4242) as node:
+        result = CliRunner().invoke(main, ["asset", "list", "--network", node.url, "--dev-accounts",
+                                           "--deployments", str(records)])
+    assert result.exit_code == 1 and "refused on chain 4242" in result.stderr
