@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,14 +33,21 @@ def create_cmd(spec_path: Path, stablecoin: str | None, target: Target, as_json:
 
     raw = read_spec_file(spec_path)
     spec = parse_spec(raw)  # a bad spec fails here, before any node starts
-    with stderr.status(f"compiling contracts for {spec.symbol}") as status:
+    with contextlib.ExitStack() as stack:
+        records = target.deployments
+        if target.network == "anvil":
+            stderr.print("[yellow]--network anvil: this node and the deployment vanish when the command ends; "
+                         "for a lasting one run `rwa node` and use --network localhost[/yellow]", highlight=False)
+            if records is None:  # never overwrite a lasting node's record of the same chain id
+                records = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rwa-anvil-")))
+        status = stack.enter_context(stderr.status(f"compiling contracts for {spec.symbol}"))
         compile_project()
-        with open_chain(target) as chain:
-            if not chain.accounts:
-                raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE")
-            status.update(f"deploying {spec.symbol} ({spec.name}) on chain {chain.chain_id}")
-            asset = Asset.create(chain, raw, stablecoin=stablecoin, deployments_dir=target.deployments)
-            result = {"symbol": spec.symbol, "chain_id": chain.chain_id, **_addresses(asset)}
+        chain = stack.enter_context(open_chain(target))
+        if not chain.accounts:
+            raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE")
+        status.update(f"deploying {spec.symbol} ({spec.name}) on chain {chain.chain_id}")
+        asset = Asset.create(chain, raw, stablecoin=stablecoin, deployments_dir=records)
+        result = {"symbol": spec.symbol, "chain_id": chain.chain_id, **_addresses(asset)}
     emit(result, as_json, f"{spec.symbol} deployed")
 
 

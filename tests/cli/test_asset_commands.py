@@ -64,3 +64,19 @@ def test_a_spec_missing_a_section_or_not_toml_is_reported(rwa, tmp_path):
     broken.write_text("[asset\nname = 1")
     result = rwa("asset", "create", broken, deployments=tmp_path)
     assert result.exit_code == 1 and "not valid TOML" in result.stderr and "Traceback" not in result.output
+
+
+def test_create_on_a_throw_away_anvil_warns_and_leaves_the_project_records_alone(compiled):
+    from click.testing import CliRunner
+
+    from rwa_sdk.cli import main
+
+    from ..conftest import ROOT
+
+    record = ROOT / "deployments" / "31337.assets.json"
+    before = record.read_bytes() if record.exists() else None
+    result = CliRunner().invoke(main, ["asset", "create", str(SPEC), "--json"],
+                                env={"RWA_PRIVATE_KEY": None, "RWA_KEYSTORE": None, "RWA_NETWORK": None})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["symbol"] == "SUN5" and "vanish" in result.stderr
+    assert (record.read_bytes() if record.exists() else None) == before
