@@ -58,7 +58,7 @@ def create_cmd(spec_path: Path, stablecoin: str | None, target: Target, as_json:
 @handle_errors
 def show_cmd(symbol: str, target: Target, as_json: bool) -> None:
     """Spec summary, contract addresses, supply and number of holders."""
-    with open_asset(target, symbol) as asset:
+    with open_asset(target, symbol, read_only=True) as asset:
         spec = asset.spec
         summary: dict[str, Any] = {
             "name": spec.name, "symbol": spec.symbol, "kind": spec.kind, "capacity_kw": spec.capacity_kw,

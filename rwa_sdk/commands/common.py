@@ -4,10 +4,13 @@ Keys per network (one rule, applied here only):
 
 * ``anvil`` (default) starts a throw-away node for the command and signs with its development
   accounts; ``localhost``/``hardhat`` do the same against a node already running on 8545
-  (``rwa node``). Each :class:`~rwa_sdk.asset.AssetRoles` role is then a different dev account.
+  (``rwa node``), unless ``RWA_PRIVATE_KEY``/``RWA_KEYSTORE`` is set. With the development
+  accounts each :class:`~rwa_sdk.asset.AssetRoles` role (owner, agent, claim signer, operator,
+  relayer, treasury) is a different account, as ``AssetRoles.from_chain`` assigns them.
 * Any other RPC URL signs with ``RWA_PRIVATE_KEY`` or ``RWA_KEYSTORE``: one key for every role.
-  ``--dev-accounts`` opts a URL into the development accounts, and is refused unless the chain id
-  is Anvil's/Hardhat's 31337 (those keys are public).
+  ``--dev-accounts`` opts a URL into the development accounts (how the tests drive a node on a
+  random port), and is refused unless the chain id is Anvil's/Hardhat's 31337: those keys are
+  public. A URL is never treated as local by guessing from its host or chain id.
 * Investor-side commands (subscribe, redeem, claim, orders) sign with ``RWA_INVESTOR_KEY``.
 """
 
@@ -84,11 +87,11 @@ def handle_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from web3.exceptions import Web3Exception
+
         from ..asset import AssetError
         from ..chain import ChainError
         from ..errors import ContractError
-        from web3.exceptions import Web3Exception
-
         from ..spec import SpecError
 
         try:
@@ -138,15 +141,23 @@ def open_chain(target: Target) -> Iterator[Chain]:
 
 
 @contextlib.contextmanager
-def open_asset(target: Target, symbol: str) -> Iterator[Asset]:
-    """The asset ``symbol`` on the target network, its roles signed as described above."""
-    from ..asset import Asset
+def open_asset(target: Target, symbol: str, read_only: bool = False) -> Iterator[Asset]:
+    """The asset ``symbol`` on the target network, its roles signed as described above.
+
+    ``read_only`` commands need no key: their roles are an unfunded throw-away key that
+    never signs (they only call views)."""
+    from eth_account import Account
+
+    from ..asset import Asset, AssetRoles
 
     with open_chain(target) as chain:
+        roles = None
         if not chain.accounts:
-            raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE "
-                               "(or use a local network: anvil, localhost, --dev-accounts)")
-        asset = Asset.load(chain, symbol, deployments_dir=target.deployments)
+            if not read_only:
+                raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE "
+                                   "(or use a local network: anvil, localhost, --dev-accounts)")
+            roles = AssetRoles(*[Account.create()] * 6)
+        asset = Asset.load(chain, symbol, roles=roles, deployments_dir=target.deployments)
         if not chain.w3.eth.get_code(asset.addresses.token):
             hint = (" (--network anvil starts a fresh node for every command: run `rwa node` and use "
                     "--network localhost)" if target.network == "anvil" else "")

@@ -98,7 +98,7 @@ def list_cmd(csv_path: Path | None, symbol: str, target: Target, as_json: bool) 
     """The cap table: every current holder, balance, frozen state and country."""
     from dataclasses import asdict
 
-    with open_asset(target, symbol) as asset:
+    with open_asset(target, symbol, read_only=True) as asset:
         holders = asset.cap_table()
         if csv_path is not None:
             asset.cap_table_csv(csv_path)

@@ -56,7 +56,7 @@ def claim_cmd(symbol: str, target: Target, as_json: bool) -> None:
 @handle_errors
 def energy_cmd(symbol: str, target: Target, as_json: bool) -> None:
     """Anchored energy per UTC day (what a deposit would pay for)."""
-    with open_asset(target, symbol) as asset:
+    with open_asset(target, symbol, read_only=True) as asset:
         days = asset.energy_by_day()
     emit_rows([{"day": day, "energy_wh": wh} for day, wh in days.items()], as_json, f"{symbol} anchored energy")
 

@@ -82,7 +82,7 @@ def transfer_cmd(to: str, amount: int, source: str | None, symbol: str, target: 
 def can_transfer_cmd(source: str, to: str, amount: int, symbol: str, target: Target, as_json: bool) -> None:
     """Would FROM be able to send AMOUNT to TO now? Exit code 0 if so, 1 with every failing rule if not."""
     source, to = checksum(source), checksum(to)
-    with open_asset(target, symbol) as asset:
+    with open_asset(target, symbol, read_only=True) as asset:
         check = asset.token.can_transfer(source, to, amount)
     if as_json:
         emit({"allowed": check.allowed, "reasons": list(check.reasons)}, True)

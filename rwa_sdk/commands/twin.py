@@ -85,5 +85,5 @@ def asset_inputs(network: str, dev_accounts: bool, deployments: Any, symbol: str
     """Spec and readings of the asset ``symbol`` on ``network`` (read-only)."""
     from .common import Target, open_asset
 
-    with open_asset(Target(network, dev_accounts, deployments), symbol) as asset:
+    with open_asset(Target(network, dev_accounts, deployments), symbol, read_only=True) as asset:
         return site_spec(asset.spec), batches_frame(asset.anchored_batches())

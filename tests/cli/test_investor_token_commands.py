@@ -125,6 +125,22 @@ def test_without_dev_accounts_a_url_needs_a_key(session_chain, records, sun5):
     assert result.exit_code == 1 and "no signing key" in result.stderr
 
 
+def test_read_only_commands_need_no_key(session_chain, records, sun5):
+    from click.testing import CliRunner
+
+    from rwa_sdk.cli import main
+
+    holder = investor(sun5)
+    sun5.token.mint(holder.address, 700, sender=sun5.roles.agent)
+    where = ["--asset", "SUN5", "--network", session_chain.node.url, "--deployments", str(records), "--json"]
+    env = {"RWA_PRIVATE_KEY": None, "RWA_KEYSTORE": None}
+    listed = CliRunner().invoke(main, ["investor", "list", *where], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)[0]["balance"] == 700
+    check = CliRunner().invoke(main, ["token", "can-transfer", holder.address, holder.address, "701", *where], env=env)
+    assert check.exit_code == 1 and json.loads(check.stdout)["allowed"] is False
+
+
 def test_recover_moves_tokens_and_accrued_revenue_to_the_investors_new_wallet(rwa, sun5, tmp_path):
     from rwa_sdk.identity import Identity, KeyPurpose
 
