@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def subscribe_cmd(amount_usd: str, accept: bool, symbol: str, target: Target, as
     amount = parse_usd(amount_usd)
     investor = investor_account()
     with open_asset(target, symbol) as asset:
-        request_id = asset.subscribe(investor, amount)
+        request_id = subscribe(asset, investor, amount)
         result: dict[str, Any] = {"investor": investor.address, "amount_usd": str(amount), "request_id": request_id,
                                   "status": asset.vault.status(request_id).name.lower()}
         if accept:
@@ -93,7 +94,7 @@ def order_cmd(side: str, amount: int, price_usd: str, nonce: int | None, ttl: in
 
     maker = investor_account()
     with open_asset(target, symbol) as asset:
-        expiry = asset.chain.w3.eth.get_block("latest")["timestamp"] + ttl
+        expiry = chain_deadline(asset, ttl)
         signed = asset.dvp.sign_order(maker, token=asset.addresses.token, stablecoin=asset.addresses.stablecoin,
                                       side=SIDES[side], amount=amount, price=usd_units(parse_usd(price_usd)),
                                       nonce=secrets.randbits(63) if nonce is None else nonce, expiry=expiry)
@@ -123,14 +124,34 @@ def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, a
         if not amount:
             raise CommandError("nothing left to fill (filled, cancelled or expired)")
         if signed.order.side == SIDES["sell"]:  # the taker buys: pay by permit, no approve transaction
-            deadline = asset.chain.w3.eth.get_block("latest")["timestamp"] + 3600  # chain time, not the wall clock
-            permit = asset.dvp.buyer_permit(asset.stablecoin, taker, signed, amount, deadline=deadline)
+            permit = asset.dvp.buyer_permit(asset.stablecoin, taker, signed, amount, deadline=chain_deadline(asset))
             sent = asset.dvp.fill_with_permit(signed, amount, permit, sender=taker)
         else:  # the taker sells tokens to the maker
             _approve_leg(asset, taker, True, amount, signed.order)
             sent = asset.dvp.fill(signed, amount, sender=taker)
         result = {"filled": amount, "remaining": asset.dvp.remaining(signed.order), **tx(sent)}
     emit(result, as_json, "fill")
+
+
+def chain_deadline(asset: Any, seconds: int = 3600) -> int:
+    """A signature deadline on the chain's clock (a local node's clock may run ahead of ours)."""
+    return asset.chain.w3.eth.get_block("latest")["timestamp"] + seconds
+
+
+def subscribe(asset: Any, investor: Any, amount_usd: Decimal) -> int:
+    """:meth:`Asset.subscribe` with the permit deadline taken from the chain's clock.
+
+    ``Asset.subscribe`` signs with the wall-clock default deadline, which a local node whose time
+    was advanced (lock-ups, revenue periods) has already passed; once the SDK takes the deadline
+    from the chain this helper can go."""
+    from ..asset import NotEligible, usd_units
+
+    assets = usd_units(amount_usd)
+    shares = max(1, assets // max(1, asset.vault.period().price))
+    reasons = asset.eligibility(investor.address, shares)
+    if reasons:
+        raise NotEligible(investor.address, reasons)
+    return asset.vault.subscribe_with_permit(asset.stablecoin, investor, assets, deadline=chain_deadline(asset))
 
 
 def _approve_leg(asset: Any, account: Any, tokens: bool, amount: int, order: Any) -> None:

@@ -26,6 +26,14 @@ def test_subscribe_by_permit_and_accept_mints_at_the_period_price(rwa, sun5):
     assert sun5.token.balance_of(buyer.address) == 5_000
 
 
+def test_subscribe_works_after_the_chain_clock_moved_ahead(rwa, sun5):
+    buyer = investor(sun5)
+    sun5.chain.mine(91 * DAY)  # a permit deadline from the wall clock would have expired
+    result = rwa("settle", "subscribe", "--asset", "SUN5", "--amount", "2500", "--accept", "--json", key=buyer)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["balance"] == 2_500 == sun5.token.balance_of(buyer.address)
+
+
 def test_subscribe_needs_the_investor_key(rwa, sun5):
     result = rwa("settle", "subscribe", "--asset", "SUN5", "--amount", "5000")
     assert result.exit_code == 1 and "RWA_INVESTOR_KEY" in result.stderr
@@ -64,6 +72,19 @@ def test_a_signed_sell_order_is_filled_by_a_buyer_paying_by_permit(rwa, sun5, tm
     assert json.loads(filled.stdout)["remaining"] == 300
     assert sun5.token.balance_of(buyer.address) == 500
     assert sun5.stablecoin.balance_of(buyer.address) == 100_000 * UNIT - 500 * usd_units(1.25)
+
+
+def test_a_signed_buy_order_is_filled_by_a_holder_selling_its_tokens(rwa, sun5):
+    buyer, seller = investor(sun5, "PT", 3), investor(sun5)
+    sun5.token.mint(seller.address, 1_000, sender=sun5.roles.agent)
+    sun5.chain.mine(91 * DAY)
+    signed = rwa("settle", "order", "--asset", "SUN5", "--side", "buy", "--amount", "400", "--price", "2",
+                 "--approve", key=buyer)
+    assert signed.exit_code == 0, signed.output
+    filled = rwa("settle", "fill", signed.stdout, "--asset", "SUN5", key=seller)
+    assert filled.exit_code == 0, filled.output
+    assert (sun5.token.balance_of(seller.address), sun5.token.balance_of(buyer.address)) == (600, 400)
+    assert sun5.stablecoin.balance_of(seller.address) == 100_000 * UNIT + 400 * usd_units(2)
 
 
 def test_a_tampered_order_is_refused_by_the_contract(rwa, sun5):
