@@ -26,6 +26,8 @@ def revenue_cli() -> None:
 @handle_errors
 def deposit_cmd(first_day: dt.datetime, last_day: dt.datetime, symbol: str, target: Target, as_json: bool) -> None:
     """Pay holders the anchored energy of whole days --from..--to at the spec's tariff (operator + treasury)."""
+    if last_day < first_day:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
     start, end = day_start(first_day), day_start(last_day + DAY)
     with open_asset(target, symbol) as asset:
         revenue = asset.deposit_revenue(start, end)

@@ -118,7 +118,8 @@ def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, a
     document = _read_order(order_json)
     with open_asset(target, symbol) as asset:
         signed = _signed_order(document)
-        if signed.order.token != asset.addresses.token or document.get("dvp", asset.dvp.address) != asset.dvp.address:
+        venue = (document.get("chain_id", asset.chain.chain_id), str(document.get("dvp", asset.dvp.address)).lower())
+        if signed.order.token != asset.addresses.token or venue != (asset.chain.chain_id, asset.dvp.address.lower()):
             raise CommandError(f"the order is not for {symbol} on this network's DvP")
         amount = amount or asset.dvp.remaining(signed.order)
         if not amount:

@@ -141,3 +141,17 @@ def test_a_deposit_without_anchored_energy_is_refused(rwa, sun5):
     yesterday = utc_day(now(sun5) - DAY)
     result = rwa("revenue", "deposit", "--asset", "SUN5", "--from", yesterday, "--to", yesterday)
     assert result.exit_code == 1 and "no anchored energy" in result.stderr
+
+
+def test_an_order_for_another_venue_is_refused_before_sending(rwa, sun5):
+    seller, buyer = investor(sun5), investor(sun5, "PT", 3)
+    signed = json.loads(rwa("settle", "order", "--asset", "SUN5", "--side", "sell", "--amount", "10", "--price", "1",
+                            key=seller).stdout)
+    signed["chain_id"] = 1
+    result = rwa("settle", "fill", json.dumps(signed), "--asset", "SUN5", key=buyer)
+    assert result.exit_code == 1 and "not for SUN5 on this network" in result.stderr
+
+
+def test_a_deposit_whose_last_day_precedes_its_first_is_a_usage_error(rwa, sun5):
+    result = rwa("revenue", "deposit", "--asset", "SUN5", "--from", "2026-03-02", "--to", "2026-03-01")
+    assert result.exit_code == 2 and "--to is before --from" in result.output
