@@ -7,7 +7,9 @@ asset is created once per session with the SDK; every test runs in its own EVM s
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -25,8 +27,17 @@ DAY = 86_400
 
 
 @pytest.fixture(scope="session")
-def records(tmp_path_factory):
-    return tmp_path_factory.mktemp("cli-deployments")
+def records():
+    """This session's asset records, outside pytest's temp tree (other suites search that for records)."""
+    with tempfile.TemporaryDirectory(prefix="rwa-cli-records-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
+def fresh_records():
+    """An empty records folder for one test, also outside pytest's temp tree."""
+    with tempfile.TemporaryDirectory(prefix="rwa-cli-fresh-") as folder:
+        yield Path(folder)
 
 
 @pytest.fixture(scope="session")

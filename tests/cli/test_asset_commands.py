@@ -7,14 +7,14 @@ import json
 from .conftest import SPEC, investor
 
 
-def test_create_prints_every_address_and_records_the_asset(rwa, chain, tmp_path):
-    result = rwa("asset", "create", SPEC, "--json", deployments=tmp_path)
+def test_create_prints_every_address_and_records_the_asset(rwa, chain, fresh_records):
+    result = rwa("asset", "create", SPEC, "--json", deployments=fresh_records)
     assert result.exit_code == 0, result.output
     created = json.loads(result.stdout)
     assert created["symbol"] == "SUN5" and created["chain_id"] == chain.chain_id
     for name in ("token", "vault", "distributor", "dvp", "reading_oracle", "LockUpModule"):
         assert chain.w3.eth.get_code(created[name]), name
-    listed = rwa("asset", "list", "--json", deployments=tmp_path)
+    listed = rwa("asset", "list", "--json", deployments=fresh_records)
     assert listed.exit_code == 0
     assert json.loads(listed.stdout) == [{"symbol": "SUN5", "name": "Sunfield Solar 5 MW", "kind": "pv",
                                           "token": created["token"]}]
