@@ -1,7 +1,9 @@
 """The ``rwa`` command: the toolkit from a shell.
 
-Every subcommand takes ``--network`` (``anvil`` starts a private node for the command's lifetime)
-and ``--json`` for machine-readable output where it prints results.
+Every subcommand takes ``--network`` (``anvil`` starts a private node for the command's lifetime,
+so a workflow of several commands runs against ``rwa node`` with ``--network localhost``) and
+``--json`` for machine-readable output where it prints results. Asset commands take ``--asset
+SYMBOL``; how each network chooses its signing keys is described in :mod:`rwa_sdk.commands.common`.
 """
 
 from __future__ import annotations
@@ -15,29 +17,27 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from . import toolchain
+from .commands.common import emit
 from .compiler import CompilationError, compile_project
 from .errors import ContractError
 
 console = Console(stderr=True)
 
 
-def _emit(data: Any, as_json: bool, title: str = "") -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
-    table = Table(title=title or None, show_header=False)
-    for key, value in (data.items() if isinstance(data, dict) else enumerate(data)):
-        table.add_row(str(key), str(value))
-    Console().print(table)
-
-
 class LazyGroup(click.Group):
     """Subcommand groups whose modules (pandas, pvlib, ...) load only when they are used."""
 
-    lazy = {"oracle": "rwa_sdk.oracle.cli:oracle_cli", "twin": "rwa_sdk.twin.report:twin_cli"}
+    lazy = {
+        "asset": "rwa_sdk.commands.asset:asset_cli",
+        "investor": "rwa_sdk.commands.investor:investor_cli",
+        "oracle": "rwa_sdk.oracle.cli:oracle_cli",
+        "revenue": "rwa_sdk.commands.revenue:revenue_cli",
+        "settle": "rwa_sdk.commands.settle:settle_cli",
+        "token": "rwa_sdk.commands.token:token_cli",
+        "twin": "rwa_sdk.twin.report:twin_cli",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -63,7 +63,7 @@ def toolchain_cmd(register: bool, as_json: bool) -> None:
     report = toolchain.describe()
     if register:
         report["registered"] = str(toolchain.register_with_solcx(toolchain.find_solc()))
-    _emit(report, as_json, "toolchain")
+    emit(report, as_json, "toolchain")
     if any(str(v).startswith("missing") for v in report.values()):
         sys.exit(1)
 
@@ -87,7 +87,7 @@ def compile_cmd(force: bool, as_json: bool) -> None:
         "cached": result.cached,
         "seconds": round(result.seconds, 3),
     }
-    _emit(summary, as_json, "compile")
+    emit(summary, as_json, "compile")
 
 
 @main.command("node")
@@ -132,7 +132,7 @@ def deploy_cmd(artifact: str, args: tuple[str, ...], network: str, name: str | N
             console.print(f"[red]reverted: {error}[/red]", highlight=False)
             sys.exit(1)
         record = dict(result.record.__dict__, skipped=result.skipped, chain_id=chain.chain_id)
-        _emit(record, as_json, "deployment")
+        emit(record, as_json, "deployment")
 
 
 def _parse_arg(raw: str) -> Any:

@@ -1,8 +1,8 @@
 """The twin report: one call from spec + readings to figures, charts, JSON and a printed table.
 
 ``build_report`` is what the SDK calls; ``twin_cli`` is the ``rwa twin`` command group that the main
-CLI attaches with ``main.add_command(twin_cli)``. (An ``--asset NAME`` form that looks the spec and
-readings up from deployed state is added by the SDK once it exists.)
+CLI attaches lazily. ``rwa twin report --asset SYMBOL`` takes the spec and the anchored energy of a
+deployed asset from the chain instead of files (see :mod:`rwa_sdk.commands.twin`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from rich.console import Console, Group
 from rich.table import Table
 
+from ..commands.common import CommandError, Target, handle_errors, network_options
 from .calibration import Calibration, CalibrationError, calibrate
 from .finance import Valuation, cashflows, valuation
 from .forecast import Forecast, forecast_energy, next_month
@@ -267,16 +268,14 @@ def twin_cli() -> None:
 
 
 @twin_cli.command("report")
-@click.option(
-    "--spec", "spec_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Site spec TOML."
-)
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Site spec TOML.")
 @click.option(
     "--readings",
     "readings_path",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="CSV with periodStart, periodEnd (unix s), energyWh[, device].",
 )
+@click.option("--asset", "symbol", default=None, help="A deployed asset: spec and anchored energy from the chain.")
 @click.option(
     "--out",
     "out_dir",
@@ -287,14 +286,33 @@ def twin_cli() -> None:
 )
 @click.option("--horizon", "horizon_months", default=12, show_default=True, type=click.IntRange(1, 120))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
-def report_cmd(spec_path: str, readings_path: str, out_dir: str, horizon_months: int, as_json: bool) -> None:
-    """Print the forecast table and write charts + JSON for one asset."""
+@network_options
+@handle_errors
+def report_cmd(
+    spec_path: str | None,
+    readings_path: str | None,
+    symbol: str | None,
+    out_dir: str,
+    horizon_months: int,
+    as_json: bool,
+    target: Target,
+) -> None:
+    """Print the forecast table and write charts + JSON for one asset (--spec and --readings, or --asset)."""
+    if symbol is not None and (spec_path or readings_path):
+        raise click.UsageError("give --asset, or --spec with --readings, not both")
+    if symbol is None and not (spec_path and readings_path):
+        raise click.UsageError("give --spec and --readings, or --asset")
     try:
-        spec = load_spec(spec_path)
-        readings = read_readings_csv(readings_path)
+        if symbol is not None:
+            from ..commands.twin import asset_inputs
+
+            spec, readings = asset_inputs(target.network, target.dev_accounts, target.deployments, symbol)
+        else:
+            spec = load_spec(spec_path)
+            readings = read_readings_csv(readings_path)
         report = build_report(spec, readings, out_dir, horizon_months)
     except (SpecError, ReadingsError, CalibrationError) as error:
-        raise click.ClickException(str(error)) from error
+        raise CommandError(str(error)) from error
     if as_json:
         click.echo(json.dumps(report_dict(report), indent=2))
     else:

@@ -1,0 +1,1 @@
+"""Subcommand groups of the ``rwa`` command, one module a group; shared plumbing in :mod:`.common`."""

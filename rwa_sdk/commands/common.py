@@ -1,0 +1,255 @@
+"""What every asset command shares: network options, connecting and loading, keys, output, errors.
+
+Keys per network (one rule, applied here only):
+
+* ``anvil`` (default) starts a throw-away node for the command and signs with its development
+  accounts; ``localhost``/``hardhat`` do the same against a node already running on 8545
+  (``rwa node``), unless ``RWA_PRIVATE_KEY``/``RWA_KEYSTORE`` is set. With the development
+  accounts each :class:`~rwa_sdk.asset.AssetRoles` role (owner, agent, claim signer, operator,
+  relayer, treasury) is a different account, as ``AssetRoles.from_chain`` assigns them.
+* Any other RPC URL signs with ``RWA_PRIVATE_KEY`` or ``RWA_KEYSTORE``: one key for every role.
+  ``--dev-accounts`` opts a URL into the development accounts (how the tests drive a node on a
+  random port), and is refused unless the chain id is Anvil's/Hardhat's 31337: those keys are
+  public. A URL is never treated as local by guessing from its host or chain id.
+* Investor-side commands (subscribe, redeem, claim, orders) sign with ``RWA_INVESTOR_KEY``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
+    from eth_account.signers.local import LocalAccount
+
+    from ..asset import Asset
+    from ..chain import Chain
+
+DEV_CHAIN_ID = 31337
+INVESTOR_KEY_ENV = "RWA_INVESTOR_KEY"
+stderr = Console(stderr=True)
+
+
+class CommandError(click.ClickException):
+    """A failure the user can act on: printed in red on stderr, exit code 1, no traceback."""
+
+    def show(self, file: Any = None) -> None:
+        stderr.print(f"[red]error: {self.message}[/red]", highlight=False, markup=True, soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command runs: the network, whether dev keys may sign, where records live."""
+
+    network: str
+    dev_accounts: bool
+    deployments: Path | None
+
+
+def network_options(command: Callable) -> Callable:
+    """``--network``, ``--dev-accounts`` and ``--deployments``, folded into one ``target`` argument."""
+
+    @click.option("--network", default="anvil", show_default=True, envvar="RWA_NETWORK",
+                  help="anvil (throw-away node), localhost, hardhat or an RPC URL.")
+    @click.option("--dev-accounts", is_flag=True,
+                  help="Sign with the public development accounts on an RPC URL (chain id 31337 only).")
+    @click.option("--deployments", "deployments_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Folder of <chainId>.assets.json records (default: ./deployments of the project).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, network: str, dev_accounts: bool, deployments_dir: Path | None, **kwargs: Any) -> Any:
+        return command(*args, target=Target(network, dev_accounts, deployments_dir), **kwargs)
+
+    return wrapper
+
+
+def asset_option(command: Callable) -> Callable:
+    return click.option("--asset", "symbol", required=True, envvar="RWA_ASSET", help="Asset symbol, e.g. SUN5.")(command)
+
+
+def json_option(command: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(command)
+
+
+def handle_errors(command: Callable) -> Callable:
+    """Turn the toolkit's expected failures into a red one-line message and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from web3.exceptions import Web3Exception
+
+        from ..asset import AssetError
+        from ..chain import ChainError
+        from ..errors import ContractError
+        from ..spec import SpecError
+
+        try:
+            return command(*args, **kwargs)
+        except ContractError as error:
+            raise CommandError(f"transaction reverted: {error}{in_words(error)}") from None
+        except SpecError as error:
+            raise CommandError(f"spec error: {error}") from None
+        except (AssetError, ChainError) as error:
+            raise CommandError(str(error)) from None
+        except (Web3Exception, ConnectionError) as error:  # the node, not the contract, failed
+            raise CommandError(f"node error: {type(error).__name__}: {error}") from None
+
+    return wrapper
+
+
+def in_words(error: Exception) -> str:
+    """`` (token recipient not verified)`` for ``TokenRecipientNotVerified``; generic errors add nothing."""
+    from ..errors import Panic, Revert, TransactionFailed, UnknownError
+
+    name = getattr(error, "error_name", "")
+    if not name or name == "ContractError" or isinstance(error, (Revert, Panic, UnknownError, TransactionFailed)):
+        return ""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
+    return " (" + " ".join(w if w.isupper() or any(c.isdigit() for c in w) else w.lower() for w in words) + ")"
+
+
+# -- connecting ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def open_chain(target: Target) -> Iterator[Chain]:
+    """Connect as the module docstring describes; the chain (and an ``anvil`` node) closes after."""
+    from eth_account import Account
+
+    from ..anvil import DEV_PRIVATE_KEYS
+    from ..chain import connect
+
+    chain = connect(target.network)
+    try:
+        if target.dev_accounts:
+            if chain.chain_id != DEV_CHAIN_ID:
+                raise CommandError(f"--dev-accounts is refused on chain {chain.chain_id}: "
+                                   f"the development keys are public (only chain id {DEV_CHAIN_ID})")
+            chain.accounts[:] = [Account.from_key(key) for key in DEV_PRIVATE_KEYS]
+        yield chain
+    finally:
+        chain.close()
+
+
+@contextlib.contextmanager
+def open_asset(target: Target, symbol: str, read_only: bool = False) -> Iterator[Asset]:
+    """The asset ``symbol`` on the target network, its roles signed as described above.
+
+    ``read_only`` commands need no key: their roles are an unfunded throw-away key that
+    never signs (they only call views)."""
+    from eth_account import Account
+
+    from ..asset import Asset, AssetRoles
+
+    with open_chain(target) as chain:
+        roles = None
+        if not chain.accounts:
+            if not read_only:
+                raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE "
+                                   "(or use a local network: anvil, localhost, --dev-accounts)")
+            roles = AssetRoles(*[Account.create()] * 6)
+        asset = Asset.load(chain, symbol, roles=roles, deployments_dir=target.deployments)
+        if not chain.w3.eth.get_code(asset.addresses.token):
+            hint = (" (--network anvil starts a fresh node for every command: run `rwa node` and use "
+                    "--network localhost)" if target.network == "anvil" else "")
+            raise CommandError(f"{symbol} is recorded for chain {chain.chain_id} but its token "
+                               f"{asset.addresses.token} has no code on this node{hint}")
+        yield asset
+
+
+def investor_account() -> LocalAccount:
+    """The investor's key, from ``RWA_INVESTOR_KEY`` (never echoed)."""
+    from eth_account import Account
+
+    key = os.environ.get(INVESTOR_KEY_ENV)
+    if not key:
+        raise CommandError(f"set {INVESTOR_KEY_ENV} to the investor's private key")
+    try:
+        return Account.from_key(key)
+    except (ValueError, TypeError):
+        raise CommandError(f"{INVESTOR_KEY_ENV} is not a valid private key") from None
+
+
+# -- parsing ------------------------------------------------------------------------------------
+def parse_usd(value: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount of dollars") from None
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter(f"{value!r} must be a positive amount")
+    return amount
+
+
+def checksum(wallet: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(wallet):
+        raise CommandError(f"{wallet!r} is not an address")
+    return to_checksum_address(wallet)
+
+
+# -- output -------------------------------------------------------------------------------------
+def emit(data: Any, as_json: bool, title: str = "") -> None:
+    """A record (dict) as a two-column table, or JSON."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    pairs = [(str(k), str(v)) for k, v in (data.items() if isinstance(data, dict) else enumerate(data))]
+    table = Table(title=title or None, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, value)
+    _print(table, [[k for k, _ in pairs], [v for _, v in pairs]])
+
+
+def emit_rows(rows: Sequence[dict[str, Any]], as_json: bool, title: str = "", columns: Sequence[str] = ()) -> None:
+    """Rows (dicts with the same keys) as a table with a header, or a JSON list."""
+    if as_json:
+        click.echo(json.dumps(list(rows), indent=2, default=str))
+        return
+    columns = list(columns or (rows[0].keys() if rows else ()))
+    cells = [[str(row.get(column, "")) for row in rows] for column in columns]
+    table = Table(title=title or None)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(column, "")) for column in columns))
+    _print(table, [[c, *values] for c, values in zip(columns, cells)])
+
+
+def _print(table: Table, columns: Sequence[Sequence[str]]) -> None:
+    """Print wide enough that no address or hash is folded (a pipe or narrow terminal defaults to 80)."""
+    needed = sum(max((len(v) for v in column), default=0) + 3 for column in columns) + 1
+    console = Console()
+    if needed > console.width:
+        console = Console(width=needed)
+    console.print(table)
+
+
+def progress() -> Any:
+    """A progress bar on stderr (stdout stays clean for --json)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=stderr, transient=True)
+
+
+def tx(sent: Any) -> dict[str, Any]:
+    """The part of a mined transaction worth printing."""
+    return {"tx": sent.tx_hash, "gas_used": sent.gas_used}
+
+
+def usd(units: int) -> str:
+    """Stablecoin base units (6 decimals) as exact dollars."""
+    return str(Decimal(units).scaleb(-6).normalize())
