@@ -29,10 +29,10 @@ from .oracle.ingest import Ingestor, RegistryDirectory, reading_item
 from .oracle.reading import DeviceSigner, Reading
 from .oracle.relayer import Relayer, RelayerConfig
 from .oracle.store import SqliteStore
-from .settlement.dvp import DvP, deploy_dvp
-from .settlement.revenue import PeriodRevenue, RevenueDistributor, Tariff, deploy_distributor, revenue_from_energy
+from .settlement.dvp import DvP
+from .settlement.revenue import PeriodRevenue, RevenueDistributor, Tariff, revenue_from_energy
 from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
-from .settlement.subscription import SubscriptionVault, deploy_vault
+from .settlement.subscription import SubscriptionVault
 from .spec import AssetSpec, country_code, parse_spec, read_spec_file
 from .token import AssetToken, Onboarding, Suite, SuiteConfig, deploy_suite, onboard_investors
 

@@ -160,6 +160,10 @@ class Chain:
         tx_hash = self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
         return Sent(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
 
+    def timestamp(self) -> int:
+        """The latest block's time: the clock deadlines and expiries are judged by (local nodes may run ahead)."""
+        return self.w3.eth.get_block("latest")["timestamp"]
+
     def fee_params(self) -> dict[str, int]:
         """EIP-1559 fees: twice the current base fee plus the node's suggested tip."""
         base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")

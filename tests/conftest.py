@@ -12,6 +12,7 @@ from rwa_sdk.chain import Chain, connect
 from rwa_sdk.compiler import compile_project
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.stablecoin_fixtures"]
 
 settings.register_profile("ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

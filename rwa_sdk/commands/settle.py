@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ def subscribe_cmd(amount_usd: str, accept: bool, symbol: str, target: Target, as
     amount = parse_usd(amount_usd)
     investor = investor_account()
     with open_asset(target, symbol) as asset:
-        request_id = subscribe(asset, investor, amount)
+        request_id = asset.subscribe(investor, amount)
         result: dict[str, Any] = {"investor": investor.address, "amount_usd": str(amount), "request_id": request_id,
                                   "status": asset.vault.status(request_id).name.lower()}
         if accept:
@@ -136,23 +135,7 @@ def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, a
 
 def chain_deadline(asset: Any, seconds: int = 3600) -> int:
     """A signature deadline on the chain's clock (a local node's clock may run ahead of ours)."""
-    return asset.chain.w3.eth.get_block("latest")["timestamp"] + seconds
-
-
-def subscribe(asset: Any, investor: Any, amount_usd: Decimal) -> int:
-    """:meth:`Asset.subscribe` with the permit deadline taken from the chain's clock.
-
-    ``Asset.subscribe`` signs with the wall-clock default deadline, which a local node whose time
-    was advanced (lock-ups, revenue periods) has already passed; once the SDK takes the deadline
-    from the chain this helper can go."""
-    from ..asset import NotEligible, usd_units
-
-    assets = usd_units(amount_usd)
-    shares = max(1, assets // max(1, asset.vault.period().price))
-    reasons = asset.eligibility(investor.address, shares)
-    if reasons:
-        raise NotEligible(investor.address, reasons)
-    return asset.vault.subscribe_with_permit(asset.stablecoin, investor, assets, deadline=chain_deadline(asset))
+    return asset.chain.timestamp() + seconds
 
 
 def _approve_leg(asset: Any, account: Any, tokens: bool, amount: int, order: Any) -> None:

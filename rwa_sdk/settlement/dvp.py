@@ -8,7 +8,6 @@ can pay with an EIP-2612 permit or an EIP-3009 authorization instead of an appro
 
 from __future__ import annotations
 
-import time
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -111,7 +110,7 @@ class DvP:
         if side not in (SELL, BUY):
             raise ValueError(f"side must be SELL (0) or BUY (1), not {side}")
         order = Order(maker.address, Web3.to_checksum_address(token), Web3.to_checksum_address(stablecoin),
-                      side, amount, price, nonce, int(time.time()) + 3600 if expiry is None else expiry)
+                      side, amount, price, nonce, self.chain.timestamp() + 3600 if expiry is None else expiry)
         signed = maker.sign_typed_data(domain_data=self.domain(), message_types=ORDER_TYPES,
                                        message_data=order.message())
         return SignedOrder(order, Signature(bytes(signed.signature)))

@@ -9,7 +9,6 @@ aside), since the domain is read from the token's ``eip712Domain()``.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,8 +199,8 @@ class Stablecoin:
     def sign_permit(
         self, owner: LocalAccount, spender: str, value: int, deadline: int | None = None, nonce: int | None = None
     ) -> Permit:
-        """EIP-2612: ``owner`` lets ``spender`` move ``value`` until ``deadline`` (default 1 h)."""
-        deadline = int(time.time()) + 3600 if deadline is None else deadline
+        """EIP-2612: ``owner`` lets ``spender`` move ``value`` until ``deadline`` (default: 1 h of chain time)."""
+        deadline = self.chain.timestamp() + 3600 if deadline is None else deadline
         nonce = self.nonce(owner.address) if nonce is None else nonce
         message = {"owner": owner.address, "spender": Web3.to_checksum_address(spender), "value": value,
                    "nonce": nonce, "deadline": deadline}
@@ -224,7 +223,7 @@ class Stablecoin:
         ``kind="receive"`` makes an authorization only ``to`` itself may submit (safe to hand to
         a contract, which cannot be front-run with it)."""
         types = {"transfer": TRANSFER_AUTHORIZATION_TYPES, "receive": RECEIVE_AUTHORIZATION_TYPES}[kind]
-        valid_before = int(time.time()) + 3600 if valid_before is None else valid_before
+        valid_before = self.chain.timestamp() + 3600 if valid_before is None else valid_before
         nonce = os.urandom(32) if nonce is None else nonce
         to = Web3.to_checksum_address(to)
         message = {"from": sender.address, "to": to, "value": value, "validAfter": valid_after,

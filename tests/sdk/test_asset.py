@@ -23,8 +23,13 @@ def now(chain) -> int:
 
 
 @pytest.fixture(scope="session")
-def asset_session(session_chain, tmp_path_factory):
-    return Asset.create(session_chain, SPEC, deployments_dir=tmp_path_factory.mktemp("deployments"))
+def records_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("deployments")
+
+
+@pytest.fixture(scope="session")
+def asset_session(session_chain, records_dir):
+    return Asset.create(session_chain, SPEC, deployments_dir=records_dir)
 
 
 @pytest.fixture
@@ -60,10 +65,7 @@ def test_create_wires_every_contract_and_load_finds_it(chain, asset, tmp_path):
                                             "MaxHoldersModule", "MaxBalanceModule", "SupplyLimitModule", "LockUpModule"}
 
 
-def test_load_by_symbol_and_unknown_symbol(chain, asset_session, tmp_path_factory):
-    records_dir = None
-    for path in tmp_path_factory.getbasetemp().rglob(f"{chain.chain_id}.assets.json"):
-        records_dir = path.parent
+def test_load_by_symbol_and_unknown_symbol(chain, asset_session, records_dir):
     loaded = Asset.load(chain, "SUN5", deployments_dir=records_dir)
     assert loaded.addresses == asset_session.addresses and loaded.spec == asset_session.spec
     with pytest.raises(AssetError, match="no asset 'NOPE'"):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from rwa_sdk.indexer import EventIndexer
-
-from ..settlement.conftest import roles, usd, usd_session  # noqa: F401  (fixtures)
 from rwa_sdk.settlement.stablecoin import UNIT
 
 
