@@ -109,6 +109,21 @@ def node_cmd(port: int, block_time: float | None) -> None:
         node.stop()
 
 
+@main.command("demo")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Asset spec to tokenize (default: examples/solar-5mw.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Also print the closing report as JSON.")
+def demo_cmd(spec_path: str | None, as_json: bool) -> None:
+    """The end-to-end scenario on a private Anvil: plant to payout (what `make demo` runs)."""
+    from pathlib import Path
+
+    from .demo import main as run_demo
+
+    report = run_demo(Path(spec_path) if spec_path else None)
+    if as_json:
+        click.echo(json.dumps(report))
+
+
 @main.command("deploy")
 @click.argument("artifact")
 @click.argument("args", nargs=-1)

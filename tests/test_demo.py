@@ -25,3 +25,19 @@ def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
     assert abs(sum(claimed) - deposited) <= 0.02
     energy = float(re.search(r"(\d+\.\d+) MWh x 0.085", out).group(1))
     assert 20 < energy < 80  # 5 MW for three days, clear-sky-with-clouds model
+
+
+def test_rwa_demo_entry_point_reports_the_same_story_as_json(compiled):
+    import json
+
+    from click.testing import CliRunner
+
+    from rwa_sdk import cli
+
+    result = CliRunner().invoke(cli.main, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["holders"] == 2 and report["supply"] == 100_000
+    assert report["readings"] == 14_400 and report["batches"] >= 15
+    assert abs(report["paid_usd"] - report["revenue_usd"]) < 1e-6
+    assert abs(report["revenue_usd"] - report["energy_mwh"] * 85) < 0.1  # 0.085 USD/kWh; energy rounded to kWh
