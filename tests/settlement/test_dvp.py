@@ -107,6 +107,15 @@ def test_payment_rounds_in_the_makers_favour_for_fractional_tokens(world, roles)
     assert w.dvp.quote(sell_odd.order, 1) == 12_346  # maker sells: the taker pays rounded up
     assert w.dvp.quote(buy_odd.order, 1) == 12_345  # maker buys: the maker pays rounded down
     assert w.dvp.quote(buy.order, 1) == 15_000
+    for fn in (token.functions.setVerified(roles.alice.address, True), token.functions.setVerified(roles.bob.address, True),
+               token.functions.mint(roles.alice.address, 10)):
+        w.chain.transact(fn, sender=w.issuer)
+    w.chain.transact(token.functions.approve(w.dvp.address, 10), sender=roles.alice)
+    w.usd.approve(w.dvp.address, 10**12, sender=roles.bob)
+    before = usd_balances(w, roles.alice, roles.bob)
+    w.dvp.fill(sell_odd, 3, sender=roles.bob)  # 3 x 12_345.67 = 37_037.01 -> 37_038
+    assert usd_balances(w, roles.alice, roles.bob) == [before[0] + 37_038, before[1] - 37_038]
+    assert token.functions.balanceOf(roles.bob.address).call() == 3
 
 
 def test_settlement_fee_goes_to_the_fee_recipient(market, roles):
