@@ -102,6 +102,17 @@ def main() -> None:
                                price=100 * UNIT, nonce=1, expiry=expiry)
         dvp_gas = dvp.fill(order, 5, sender=holder).gas_used  # hook settles both parties, as in production
 
+        # what the hook adds to a token transfer: settling both holders after a deposit, a no-op otherwise
+        transfer = token.functions.transfer(seller.address, 1)
+        period += 1
+        dist.deposit(PeriodRevenue(ASSET, period, period + 1, 1, b"\x00" * 32, 1_000 * UNIT), sender=issuer)
+        settling = chain.transact(transfer, sender=holder).gas_used
+        settled = chain.transact(transfer, sender=holder).gas_used
+        chain.transact(token.functions.setRevenueHook("0x" + "00" * 20), sender=issuer)
+        without_hook = chain.transact(transfer, sender=holder).gas_used
+        print(f"transfer_gas_hook_settling={settling} transfer_gas_hook_noop={settled} "
+              f"transfer_gas_no_hook={without_hook}")
+
         deposits = [results[s][0] for s in SIZES]
         claims = [results[s][1] for s in SIZES]
         spread = lambda xs: (max(xs) - min(xs)) / min(xs) * 100  # noqa: E731

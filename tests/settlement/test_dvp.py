@@ -107,6 +107,15 @@ def test_payment_rounds_in_the_makers_favour_for_fractional_tokens(world, roles)
     assert w.dvp.quote(sell_odd.order, 1) == 12_346  # maker sells: the taker pays rounded up
     assert w.dvp.quote(buy_odd.order, 1) == 12_345  # maker buys: the maker pays rounded down
     assert w.dvp.quote(buy.order, 1) == 15_000
+    for fn in (token.functions.setVerified(roles.alice.address, True), token.functions.setVerified(roles.bob.address, True),
+               token.functions.mint(roles.alice.address, 10)):
+        w.chain.transact(fn, sender=w.issuer)
+    w.chain.transact(token.functions.approve(w.dvp.address, 10), sender=roles.alice)
+    w.usd.approve(w.dvp.address, 10**12, sender=roles.bob)
+    before = usd_balances(w, roles.alice, roles.bob)
+    w.dvp.fill(sell_odd, 3, sender=roles.bob)  # 3 x 12_345.67 = 37_037.01 -> 37_038
+    assert usd_balances(w, roles.alice, roles.bob) == [before[0] + 37_038, before[1] - 37_038]
+    assert token.functions.balanceOf(roles.bob.address).call() == 3
 
 
 def test_settlement_fee_goes_to_the_fee_recipient(market, roles):
@@ -338,3 +347,21 @@ def test_authorization_to_a_non_verified_buyer_moves_nothing(world, roles):
         world.dvp.fill_with_authorization(signed, 1, auth, sender=roles.carol)
     assert not world.usd.authorization_used(roles.carol.address, auth.nonce)
     assert world.usd.balance_of(roles.carol.address) == 1_000 * UNIT
+
+
+def test_an_18_decimal_stablecoin_settles_the_same_way(world, roles):
+    """Any ERC-20 works as the payment leg; an 18-decimal one (here the test double) included."""
+    w = world
+    coin, _ = w.chain.deploy("SecurityTokenMock", w.issuer.address, 18, sender=w.issuer)
+    for fn in (coin.functions.setVerified(roles.alice.address, True), coin.functions.setVerified(roles.bob.address, True),
+               coin.functions.mint(roles.bob.address, 1_000 * 10**18)):
+        w.chain.transact(fn, sender=w.issuer)
+    w.chain.transact(coin.functions.approve(w.dvp.address, 2**256 - 1), sender=roles.bob)
+    approve_tokens(w, roles.alice)
+    signed = w.dvp.sign_order(roles.alice, token=w.token.address, stablecoin=coin.address, side=SELL, amount=4,
+                              price=25 * 10**18, nonce=1, expiry=now(w.chain) + 600)
+    before = token_balances(w, roles.bob)
+    w.dvp.fill(signed, 4, sender=roles.bob)
+    assert coin.functions.balanceOf(roles.alice.address).call() == 100 * 10**18
+    assert coin.functions.balanceOf(roles.bob.address).call() == 900 * 10**18
+    assert token_balances(w, roles.bob) == [before[0] + 4]

@@ -1,6 +1,6 @@
 """Stateful property test of the revenue accumulator against a model built from the balance history.
 
-Random mints, transfers, burns, wallet recoveries, freezes, deposits and claims. After every step:
+Random mints, DvP trades, transfers, burns, wallet recoveries, freezes, deposits and claims. After every step:
 - conservation: sum claimed + sum claimable + dust == sum deposited, where dust = (carry + sum of holder
   remainders) / 1e36 is read from the contract and must be a whole number of stablecoin units;
 - each holder's claimable amount and remainder equal the model's: its balance at each deposit times that
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from rwa_sdk import errors
+from rwa_sdk.settlement.dvp import SELL
 from rwa_sdk.settlement.revenue import SCALE, PeriodRevenue
 from rwa_sdk.settlement.stablecoin import UNIT
 
@@ -38,8 +39,13 @@ class RevenueModel(RuleBasedStateMachine):
         self.chain, self.token, self.dist = w.chain, w.token, w.distributor
         self.snapshot = self.chain.snapshot()
         self.holders = [self.roles.alice, self.roles.bob, self.roles.carol, self.roles.relayer][:HOLDERS]
+        usd, dvp = w.usd, w.dvp
         for h in self.holders:
             self._agent(self.token.functions.setVerified(h.address, True))
+            usd.mint(h.address, 10_000 * UNIT, sender=self.roles.minter)
+            usd.approve(dvp.address, 2**256 - 1, sender=h)
+            self.chain.transact(self.token.functions.approve(dvp.address, 2**256 - 1), sender=h)
+        self.orders = 0
         self.balance = {h.address: self.token.functions.balanceOf(h.address).call() for h in self.holders}
         self.frozen = {h.address: False for h in self.holders}
         self.owed_scaled = {h.address: 0 for h in self.holders}  # model: unclaimed revenue x SCALE
@@ -76,6 +82,29 @@ class RevenueModel(RuleBasedStateMachine):
         self.chain.transact(self.token.functions.transfer(b, amount), sender=a)
         self.balance[a.address] -= amount
         self.balance[b] += amount
+
+    @rule(i=st.integers(0, HOLDERS - 1), j=st.integers(0, HOLDERS - 1), share=st.floats(0.01, 1.0))
+    def trade(self, i, j, share):
+        """A DvP fill: holder i sells to holder j at 1 USDC per token (the hook settles both)."""
+        seller, buyer = self.holders[i], self.holders[j]
+        amount = int(self.balance[seller.address] * share)
+        if i == j or amount == 0:
+            return
+        self.orders += 1
+        expiry = self.chain.w3.eth.get_block("latest")["timestamp"] + 3600
+        signed = self.world.dvp.sign_order(seller, token=self.token.address, stablecoin=self.world.usd.address,
+                                           side=SELL, amount=amount, price=UNIT, nonce=self.orders, expiry=expiry)
+        frozen = [a for a in (seller.address, buyer.address) if self.frozen[a]]
+        if frozen:
+            try:
+                self.world.dvp.fill(signed, amount, sender=buyer)
+            except errors.WalletFrozen as e:
+                assert e.account == frozen[0]
+                return
+            raise AssertionError("a frozen wallet traded")
+        self.world.dvp.fill(signed, amount, sender=buyer)
+        self.balance[seller.address] -= amount
+        self.balance[buyer.address] += amount
 
     @rule(i=st.integers(0, HOLDERS - 1), share=st.floats(0.01, 1.0))
     def burn(self, i, share):
