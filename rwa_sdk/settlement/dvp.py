@@ -17,6 +17,7 @@ from web3.contract import Contract
 
 from ..chain import Chain, Sent
 from ..deploy import Deployments, deploy
+from ..eip712 import read_domain
 from .stablecoin import Authorization, Permit, Signature, Stablecoin
 
 SELL = 0
@@ -88,9 +89,7 @@ class DvP:
     def domain(self) -> dict:
         """The EIP-712 domain the contract reports (ERC-5267)."""
         if self._domain is None:
-            _, name, version, chain_id, verifying_contract, _, _ = self.contract.functions.eip712Domain().call()
-            self._domain = {"name": name, "version": version, "chainId": chain_id,
-                            "verifyingContract": verifying_contract}
+            self._domain = read_domain(self.contract)
         return self._domain
 
     # -- orders -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from web3.contract import Contract
 
 from ..chain import Chain, Sent
 from ..deploy import Deployments, deploy
+from ..eip712 import read_domain
 
 DECIMALS = 6
 UNIT = 10**DECIMALS
@@ -146,13 +147,7 @@ class Stablecoin:
     def domain(self) -> dict:
         """The EIP-712 domain as the token reports it (ERC-5267 ``eip712Domain()``)."""
         if self._domain is None:
-            _, name, version, chain_id, verifying_contract, _, _ = self.contract.functions.eip712Domain().call()
-            self._domain = {
-                "name": name,
-                "version": version,
-                "chainId": chain_id,
-                "verifyingContract": verifying_contract,
-            }
+            self._domain = read_domain(self.contract)
         return self._domain
 
     # -- ERC-20 -------------------------------------------------------------------------
