@@ -76,6 +76,10 @@ class AssetRoles:
 class AssetAddresses:
     token: str
     identity_registry: str
+    identity_storage: str
+    topics_registry: str
+    issuers_registry: str
+    claim_epochs: str
     compliance: str
     identity_factory: str
     claim_issuer: str
@@ -168,8 +172,10 @@ class Asset:
         self.distributor = RevenueDistributor(chain, addresses.distributor)
         self.dvp = DvP(chain, addresses.dvp)
         self.oracle = OracleContracts.at(chain, addresses.device_registry, addresses.reading_oracle)
-        self.suite = Suite(chain, addresses.token, addresses.identity_registry, "", "", "", addresses.compliance, "",
-                           addresses.identity_factory, addresses.claim_issuer, addresses.modules)
+        self.suite = Suite(chain, addresses.token, addresses.identity_registry, addresses.identity_storage,
+                           addresses.topics_registry, addresses.issuers_registry, addresses.compliance,
+                           addresses.claim_epochs, addresses.identity_factory, addresses.claim_issuer,
+                           addresses.modules)
 
     def __repr__(self) -> str:
         return f"Asset({self.spec.symbol}: {self.spec.name}, token {self.addresses.token})"
@@ -208,7 +214,9 @@ class Asset:
         SubscriptionVault(chain, vault.address).grant_issuer(roles.agent.address, sender=owner)
 
         addresses = AssetAddresses(
-            token=suite.token, identity_registry=suite.identity_registry, compliance=suite.compliance,
+            token=suite.token, identity_registry=suite.identity_registry, identity_storage=suite.identity_storage,
+            topics_registry=suite.topics_registry, issuers_registry=suite.issuers_registry,
+            claim_epochs=suite.claim_epochs, compliance=suite.compliance,
             identity_factory=suite.identity_factory, claim_issuer=suite.claim_issuer,
             device_registry=oracle.registry.address, reading_oracle=oracle.oracle.address, stablecoin=stablecoin,
             vault=vault.address, distributor=distributor.address, dvp=dvp.address, modules=dict(suite.modules),

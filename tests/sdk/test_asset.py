@@ -198,3 +198,20 @@ def test_no_energy_no_deposit_and_periods_are_whole_days(asset):
 def test_oracle_period_energy_must_be_aligned(asset):
     with pytest.raises(errors.PeriodNotAligned):
         asset.chain.call(asset.oracle.oracle.functions.periodEnergyWh(asset.asset_id, 5, 86_400))
+
+
+def test_deposit_must_match_the_oracles_metered_energy(asset, investors, tmp_path):
+    from rwa_sdk.settlement.revenue import PeriodRevenue
+
+    es, _, _ = investors
+    asset.accept_subscriptions([asset.subscribe(es, 1_000)])
+    start, signed = _produce(asset, days=1, devices=2)
+    asset.relay(signed, tmp_path / "oracle.db")
+    metered = asset.chain.call(asset.oracle.oracle.functions.periodEnergyWh(asset.asset_id, start, start + 86_400))
+    inflated = PeriodRevenue(asset.asset_id, start, start + 86_400, metered + 1, b"\x00" * 32, 10 * UNIT)
+    operator = asset.roles.operator
+    asset.stablecoin.transfer(operator.address, 10 * UNIT, sender=asset.roles.treasury)
+    asset.stablecoin.approve(asset.distributor.address, 10 * UNIT, sender=operator)
+    with pytest.raises(errors.EnergyMismatch) as caught:
+        asset.distributor.deposit(inflated, sender=operator)
+    assert caught.value.args_dict == {"anchoredWh": metered, "claimedWh": metered + 1}
