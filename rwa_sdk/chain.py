@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from eth_account import Account
@@ -227,6 +228,15 @@ class Chain:
         self.close()
 
 
+def redact_url(url: str) -> str:
+    """``scheme://host:port`` only: providers often put an API key in the path, query or user info."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    hidden = "/…" if (parts.path.strip("/") or parts.query or parts.username) else ""
+    return f"{parts.scheme}://{host}{port}{hidden}"
+
+
 def load_keystore(path: str | Path, password: str | None = None) -> LocalAccount:
     """Decrypt an eth-account keyfile; the password comes from the argument,
     ``RWA_KEYSTORE_PASSWORD``, or a prompt, and never appears in errors."""
@@ -279,7 +289,7 @@ def connect(
     try:
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 60}))
         if not w3.is_connected():
-            raise ChainError(f"no node answers at {url}")
+            raise ChainError(f"no node answers at {redact_url(url)}")
         accounts = _accounts_from_env(keystore, password, private_key)
         if not accounts and (target in NETWORKS or node is not None):
             accounts = [Account.from_key(k) for k in DEV_PRIVATE_KEYS]

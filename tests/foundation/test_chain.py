@@ -137,3 +137,10 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_rpc_url_secrets_stay_out_of_errors():
+    with pytest.raises(ChainError) as caught:
+        connect("http://user:pw@127.0.0.1:9/v3/SECRETKEY?apikey=SECRET2")
+    assert "SECRET" not in str(caught.value) and "pw" not in str(caught.value)
+    assert "http://127.0.0.1:9/…" in str(caught.value)
