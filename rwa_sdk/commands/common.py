@@ -74,6 +74,16 @@ def network_options(command: Callable) -> Callable:
     return wrapper
 
 
+def _without_urls(text: str) -> str:
+    """Connection errors quote the URL they tried, API key and all: keep only scheme, host and port."""
+    import re
+
+    from ..chain import redact_url
+
+    text = re.sub(r"[a-z][a-z0-9+.-]*://[^\s'\")]+", lambda m: redact_url(m.group(0)), text)
+    return re.sub(r"url: /\S*", "url: /…", text)
+
+
 def asset_option(command: Callable) -> Callable:
     return click.option("--asset", "symbol", required=True, envvar="RWA_ASSET", help="Asset symbol, e.g. SUN5.")(command)
 
@@ -103,7 +113,7 @@ def handle_errors(command: Callable) -> Callable:
         except (AssetError, ChainError) as error:
             raise CommandError(str(error)) from None
         except (Web3Exception, ConnectionError) as error:  # the node, not the contract, failed
-            raise CommandError(f"node error: {type(error).__name__}: {error}") from None
+            raise CommandError(f"node error: {type(error).__name__}: {_without_urls(str(error))}") from None
 
     return wrapper
 

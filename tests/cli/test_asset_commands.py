@@ -80,3 +80,15 @@ def test_create_on_a_throw_away_anvil_warns_and_leaves_the_project_records_alone
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["symbol"] == "SUN5" and "vanish" in result.stderr
     assert (record.read_bytes() if record.exists() else None) == before
+
+
+def test_a_dead_rpc_url_is_reported_without_its_secrets(monkeypatch):
+    from click.testing import CliRunner
+
+    from rwa_sdk import cli
+
+    monkeypatch.setenv("RWA_PRIVATE_KEY", "0x" + "11" * 32)
+    result = CliRunner().invoke(cli.main, ["asset", "list", "--network", "http://127.0.0.1:9/v3/SECRETKEY?k=SECRET2"])
+    assert result.exit_code == 1
+    assert "SECRET" not in result.output and "11" * 32 not in result.output
+    assert "127.0.0.1:9" in result.output
