@@ -80,10 +80,13 @@ def transfer_cmd(to: str, amount: int, source: str | None, symbol: str, target: 
 @json_option
 @handle_errors
 def can_transfer_cmd(source: str, to: str, amount: int, symbol: str, target: Target, as_json: bool) -> None:
-    """Would FROM be able to send AMOUNT to TO now? Exit code 0 if so, 1 with every failing rule if not."""
+    """Would FROM be able to send AMOUNT to TO now? Exit code 0 if so, 1 with every failing rule if not.
+
+    FROM = the zero address asks whether AMOUNT could be issued (minted) to TO."""
     source, to = checksum(source), checksum(to)
     with open_asset(target, symbol, read_only=True) as asset:
-        check = asset.token.can_transfer(source, to, amount)
+        issuing = int(source, 16) == 0
+        check = asset.token.can_mint(to, amount) if issuing else asset.token.can_transfer(source, to, amount)
     if as_json:
         emit({"allowed": check.allowed, "reasons": list(check.reasons)}, True)
     elif check.allowed:

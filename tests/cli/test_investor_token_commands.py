@@ -74,6 +74,15 @@ def test_can_transfer_names_each_failing_rule_with_exit_code_1(rwa, sun5):
     assert as_json["allowed"] is False and len(as_json["reasons"]) >= 2
 
 
+def test_can_transfer_from_the_zero_address_asks_about_issuance(rwa, sun5):
+    eligible, low_tier = investor(sun5), investor(sun5, "FR", 2)
+    zero = "0x" + "00" * 20
+    allowed = rwa("token", "can-transfer", zero, eligible.address, "1000", "--asset", "SUN5")
+    assert allowed.exit_code == 0, allowed.output
+    refused = rwa("token", "can-transfer", zero, low_tier.address, "1000", "--asset", "SUN5")
+    assert refused.exit_code == 1 and "risk tier 2" in refused.stdout and "holds 0" not in refused.stdout
+
+
 def test_can_transfer_during_the_lockup_is_refused(rwa, sun5):
     seller, buyer = investor(sun5), investor(sun5, "PT", 3)
     sun5.token.mint(seller.address, 2_000, sender=sun5.roles.agent)
