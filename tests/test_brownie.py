@@ -24,7 +24,7 @@ def test_brownie_compile_uses_our_solc_and_matches_our_bytecode(compiled):
     env = dict(os.environ, SOLCX_BINARY_PATH=str(solc.path.parent))
     run = subprocess.run([brownie, "compile"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    built = json.loads((ROOT / "build/brownie/contracts/Stablecoin.json").read_text())
+    built = json.loads((ROOT / "build/contracts/Stablecoin.json").read_text())
     ours = json.loads((ROOT / "artifacts/contracts/settlement/Stablecoin.sol/Stablecoin.json").read_text())
     assert built["compiler"]["version"].startswith(toolchain.SOLC_VERSION)
     assert strip_metadata(built["deployedBytecode"]) == strip_metadata(ours["deployedBytecode"].removeprefix("0x"))
