@@ -230,8 +230,7 @@ class Asset:
     def load(cls, chain: Chain, symbol: str, *, roles: AssetRoles | None = None,
              deployments_dir: Path | None = None) -> Asset:
         """The asset recorded under ``symbol`` on this chain."""
-        path = _registry_path(chain, deployments_dir)
-        records = json.loads(path.read_text()) if path.is_file() else {}
+        records = cls.list(chain, deployments_dir)
         if symbol not in records:
             known = ", ".join(sorted(records)) or "none"
             raise AssetError(f"no asset {symbol!r} on chain {chain.chain_id} (known: {known})")
@@ -242,12 +241,13 @@ class Asset:
 
     @staticmethod
     def list(chain: Chain, deployments_dir: Path | None = None) -> dict[str, dict]:
+        """Every asset recorded on this chain: symbol -> {spec, addresses, asset_id}."""
         path = _registry_path(chain, deployments_dir)
         return json.loads(path.read_text()) if path.is_file() else {}
 
     def _save(self, deployments_dir: Path | None) -> None:
         path = _registry_path(self.chain, deployments_dir)
-        records = json.loads(path.read_text()) if path.is_file() else {}
+        records = self.list(self.chain, deployments_dir)
         records[self.spec.symbol] = {"spec": self.raw_spec, "addresses": asdict(self.addresses),
                                      "asset_id": "0x" + self.asset_id.hex()}
         path.parent.mkdir(parents=True, exist_ok=True)
