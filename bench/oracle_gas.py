@@ -32,7 +32,7 @@ def main() -> None:
         for dev in devices:
             register_device(chain, contracts, dev, ASSET, "pv-inverter", 10_000, operator=operator)
         chain.mine(86_400)
-        t0 = chain.w3.eth.get_block("latest")["timestamp"] - 80_000
+        t0 = chain.timestamp() - 80_000
         domain = contracts.domain
 
         def reading(i: int) -> tuple[Reading, DeviceSigner]:

@@ -97,7 +97,7 @@ def main() -> None:
         dvp = _dvp(chain, issuer)
         chain.transact(token.functions.approve(dvp.address, 2**256 - 1), sender=seller)
         usd.approve(dvp.address, 2**256 - 1, sender=holder)
-        expiry = chain.w3.eth.get_block("latest")["timestamp"] + 3600
+        expiry = chain.timestamp() + 3600
         order = dvp.sign_order(seller, token=token.address, stablecoin=usd.address, side=SELL, amount=10,
                                price=100 * UNIT, nonce=1, expiry=expiry)
         dvp_gas = dvp.fill(order, 5, sender=holder).gas_used  # hook settles both parties, as in production

@@ -375,9 +375,8 @@ class Asset:
         stored, then anchored in Merkle batches (relayer role). Proofs can be read from ``db_path``."""
         store = SqliteStore(db_path)
         try:
-            clock = lambda: self.chain.w3.eth.get_block("latest")["timestamp"]  # noqa: E731
             ingestor = Ingestor(store, RegistryDirectory(self.oracle.registry, ttl_s=60), self.oracle.domain,
-                                clock=clock)
+                                clock=self.chain.timestamp)
             results = ingestor.submit([reading_item(r, signature) for r, signature in signed])
             before = len(self.anchored_batches())
             relayer = Relayer(self.chain, self.oracle.oracle, store, self.roles.relayer,

@@ -91,12 +91,12 @@ def main(spec_path: Path | None = None) -> dict:
               f"to {len(holders)} holders; treasury holds {usd(asset.stablecoin.balance_of(treasury.address))}")
 
         step(f"4. {DAYS} days of metered production from 50 inverters")
-        day0 = (chain.w3.eth.get_block("latest")["timestamp"] // DAY + 1) * DAY
+        day0 = (chain.timestamp() // DAY + 1) * DAY
         group = spec.devices[0]
         devices = make_devices(group.count, asset.asset_id, start=day0, capacity_w=int(group.capacity_kw * 1000),
                                kinds=("pv-inverter",))
         asset.register_devices([d.signer for d in devices])
-        chain.mine(day0 + DAYS * DAY + 60 - chain.w3.eth.get_block("latest")["timestamp"])
+        chain.mine(day0 + DAYS * DAY + 60 - chain.timestamp())
         signed = []
         for device in devices:
             while device.next_start < day0 + DAYS * DAY:

@@ -199,7 +199,7 @@ def simulate(
         sims = make_devices(devices, asset_id, seed=seed)
         if register:
             _register_simulated(chain, registry, sims)
-        start = max(int(time.time()), chain.w3.eth.get_block("latest")["timestamp"])
+        start = max(int(time.time()), chain.timestamp())
         for sim in sims:
             sim.next_start = start
         domain = ReadingDomain(chain.chain_id, oracle.address)

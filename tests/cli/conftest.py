@@ -76,5 +76,3 @@ def investor(asset: Asset, country: str | None = "ES", risk_tier: int = 4, profe
     return account
 
 
-def now(asset: Asset) -> int:
-    return asset.chain.w3.eth.get_block("latest")["timestamp"]

@@ -10,7 +10,7 @@ from rwa_sdk.asset import Asset, usd_units
 from rwa_sdk.oracle.simulator import make_devices
 from rwa_sdk.settlement.stablecoin import UNIT
 
-from .conftest import DAY, investor, now
+from .conftest import DAY, investor
 
 HOUR = 3600
 
@@ -100,10 +100,10 @@ def test_a_tampered_order_is_refused_by_the_contract(rwa, sun5):
 
 def produce(asset: Asset, db, days: int, capacity_w: int = 5_000_000) -> int:
     """One device of ``capacity_w`` reporting hourly for ``days`` whole UTC days, anchored one batch a day."""
-    start = (now(asset) // DAY + 1) * DAY
+    start = (asset.chain.timestamp() // DAY + 1) * DAY
     [sim] = make_devices(1, asset.asset_id, start=start, capacity_w=capacity_w, kinds=("pv-inverter",))
     asset.register_devices([sim.signer], capacity_w=capacity_w)
-    asset.chain.mine(start + days * DAY + 60 - now(asset))
+    asset.chain.mine(start + days * DAY + 60 - asset.chain.timestamp())
     for _ in range(days):
         day = []
         for _ in range(DAY // HOUR):
@@ -138,7 +138,7 @@ def test_revenue_is_deposited_for_whole_days_and_claimed_by_a_holder(rwa, sun5, 
 
 
 def test_a_deposit_without_anchored_energy_is_refused(rwa, sun5):
-    yesterday = utc_day(now(sun5) - DAY)
+    yesterday = utc_day(sun5.chain.timestamp() - DAY)
     result = rwa("revenue", "deposit", "--asset", "SUN5", "--from", yesterday, "--to", yesterday)
     assert result.exit_code == 1 and "no anchored energy" in result.stderr
 

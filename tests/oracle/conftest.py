@@ -53,9 +53,5 @@ def oracle_world(session_chain: Chain) -> OracleWorld:
     return OracleWorld(contracts, contracts.domain, op_a, op_b, relayer, outsider, devices_a, devices_b)
 
 
-def now(chain: Chain) -> int:
-    return chain.w3.eth.get_block("latest")["timestamp"]
-
-
 def make_reading(device: DeviceSigner, asset: bytes, seq: int, end: int, energy_wh: int = 500, length: int = 300) -> Reading:
     return Reading(device.address, asset, seq, end - length, end, energy_wh, 1_000_000 + seq * energy_wh, 0)

@@ -39,7 +39,7 @@ class DaemonWorld:
         devices = make_devices(n, ASSET, seed=seed)
         for d in devices:
             register_device(self.chain, self.contracts, d.signer, ASSET, d.kind, d.capacity_w, operator=self.chain.accounts[1])
-        start = max(int(time.time()), self.chain.w3.eth.get_block("latest")["timestamp"]) + 1
+        start = max(int(time.time()), self.chain.timestamp()) + 1
         for d in devices:
             d.next_start = start
         return devices

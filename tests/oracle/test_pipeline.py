@@ -10,14 +10,14 @@ from rwa_sdk.oracle.ingest import Ingestor, Reason, RegistryDirectory, Status, r
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig, reading_proof
 from rwa_sdk.oracle.store import BatchStatus, SqliteStore
 
-from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading, now
+from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
 
 @pytest.fixture
 def pipeline(chain, oracle_world, tmp_path):
     store = SqliteStore(tmp_path / "oracle.db")
     ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=0), oracle_world.domain,
-                        clock=lambda: now(chain))
+                        clock=lambda: chain.timestamp())
     relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
                       RelayerConfig(max_batch_size=50, max_batch_age_s=0, poll_interval_s=0.01))
     yield ingestor, relayer, store
@@ -26,7 +26,7 @@ def pipeline(chain, oracle_world, tmp_path):
 
 def _items(world, chain, n_per_device, devices=None, asset=ASSET_A, start_seq=1):
     devices = devices or world.devices_a
-    t = now(chain)
+    t = chain.timestamp()
     out = []
     for k in range(n_per_device):
         for dev in devices:
@@ -57,7 +57,7 @@ def test_resent_reading_is_a_duplicate_and_stored_once(pipeline, oracle_world, c
 def test_conflicting_reading_is_rejected_and_alerted(pipeline, oracle_world, chain):
     ingestor, _, store = pipeline
     dev = oracle_world.devices_a[0]
-    r = make_reading(dev, ASSET_A, 1, now(chain), energy_wh=10)
+    r = make_reading(dev, ASSET_A, 1, chain.timestamp(), energy_wh=10)
     other = r.with_(energy_wh=11)
     ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key))])
     result = ingestor.submit([reading_item(other, oracle_world.domain.sign(other, dev.key))])[0]
@@ -69,7 +69,7 @@ def test_conflicting_reading_is_rejected_and_alerted(pipeline, oracle_world, cha
 def test_each_bad_reading_is_rejected_with_its_reason(pipeline, oracle_world, chain):
     ingestor, _, _ = pipeline
     dev, other = oracle_world.devices_a[0], oracle_world.devices_a[1]
-    t = now(chain)
+    t = chain.timestamp()
     good = make_reading(dev, ASSET_A, 5, t, energy_wh=10)
     sign = lambda r, d=dev: reading_item(r, oracle_world.domain.sign(r, d.key))  # noqa: E731
     stranger = make_reading(oracle_world.devices_b[0], ASSET_A, 1, t)
@@ -94,7 +94,7 @@ def test_each_bad_reading_is_rejected_with_its_reason(pipeline, oracle_world, ch
 def test_out_of_order_and_replayed_readings_are_rejected(pipeline, oracle_world, chain):
     ingestor, _, _ = pipeline
     dev = oracle_world.devices_a[0]
-    t = now(chain)
+    t = chain.timestamp()
     r5, r4 = make_reading(dev, ASSET_A, 5, t - 10, 1, length=10), make_reading(dev, ASSET_A, 4, t - 20, 1, length=10)
     results = ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key)) for r in (r5, r4)])
     assert _status(results) == [(Status.ACCEPTED, None), (Status.REJECTED, Reason.SEQ_NOT_INCREASING)]
@@ -105,7 +105,7 @@ def test_revoked_device_later_readings_rejected(pipeline, oracle_world, chain):
     dev = oracle_world.devices_a[0]
     chain.transact(oracle_world.registry.functions.revokeDevice(dev.checksum), sender=oracle_world.operator_a)
     chain.mine(100)
-    r = make_reading(dev, ASSET_A, 1, now(chain), energy_wh=1, length=30)
+    r = make_reading(dev, ASSET_A, 1, chain.timestamp(), energy_wh=1, length=30)
     assert ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key))])[0].reason is Reason.DEVICE_REVOKED
 
 

@@ -13,7 +13,7 @@ from rwa_sdk import errors
 from rwa_sdk.oracle.merkle import MerkleTree, leaf_of
 from rwa_sdk.oracle.reading import DeviceSigner, Reading, recover, struct_hash
 
-from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading, now
+from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
 
 def _submit(chain, world, reading, signature, sender=None):
@@ -108,7 +108,7 @@ def test_struct_hash_is_independent_of_domain(oracle_world):
 
 def test_eth_account_signed_reading_is_accepted_on_chain(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    reading = make_reading(device, ASSET_A, 1, now(chain))
+    reading = make_reading(device, ASSET_A, 1, chain.timestamp())
     signed = Account.sign_typed_data(device.key.secret, full_message=oracle_world.domain.typed_data(reading))
     sent = _submit(chain, oracle_world, reading, signed.signature)
     assert sent.events(oracle_world.oracle, "ReadingSubmitted")[0]["digest"] == oracle_world.domain.digest(reading)
@@ -118,7 +118,7 @@ def test_eth_account_signed_reading_is_accepted_on_chain(chain, oracle_world):
 
 def test_submit_reading_counts_energy_and_seq(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    t = now(chain)
+    t = chain.timestamp()
     r1 = make_reading(device, ASSET_A, 5, t - 300, energy_wh=700)
     r2 = make_reading(device, ASSET_A, 6, t, energy_wh=800)
     for r in (r1, r2):
@@ -133,7 +133,7 @@ def test_submit_reading_counts_energy_and_seq(chain, oracle_world):
 
 def test_submit_replayed_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain))
+    r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
     _submit(chain, oracle_world, r, sig)
     with pytest.raises(errors.ReadingSeqNotIncreasing) as e:
@@ -143,7 +143,7 @@ def test_submit_replayed_reading_reverts(chain, oracle_world):
 
 def test_submit_out_of_order_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    t = now(chain)
+    t = chain.timestamp()
     later, earlier = make_reading(device, ASSET_A, 9, t), make_reading(device, ASSET_A, 8, t - 300)
     _submit(chain, oracle_world, later, _signed(oracle_world, device, later))
     with pytest.raises(errors.ReadingSeqNotIncreasing):
@@ -152,7 +152,7 @@ def test_submit_out_of_order_reading_reverts(chain, oracle_world):
 
 def test_submit_empty_period_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    t = now(chain)
+    t = chain.timestamp()
     r = make_reading(device, ASSET_A, 1, t).with_(period_start=t)
     with pytest.raises(errors.ReadingInvalidPeriod):
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
@@ -160,23 +160,23 @@ def test_submit_empty_period_reverts(chain, oracle_world):
 
 def test_submit_future_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain) + 3_600)
+    r = make_reading(device, ASSET_A, 1, chain.timestamp() + 3_600)
     with pytest.raises(errors.ReadingInFuture):
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
 
 
 def test_submit_reading_within_clock_skew_is_accepted(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain) + 200)
+    r = make_reading(device, ASSET_A, 1, chain.timestamp() + 200)
     _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
 
 
 def test_submit_over_capacity_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
     limit = CAPACITY_W * 300 // 3600
-    ok = make_reading(device, ASSET_A, 1, now(chain) - 300, energy_wh=limit)
+    ok = make_reading(device, ASSET_A, 1, chain.timestamp() - 300, energy_wh=limit)
     _submit(chain, oracle_world, ok, _signed(oracle_world, device, ok))
-    r = make_reading(device, ASSET_A, 2, now(chain), energy_wh=limit + 1)
+    r = make_reading(device, ASSET_A, 2, chain.timestamp(), energy_wh=limit + 1)
     with pytest.raises(errors.ReadingOverCapacity) as e:
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
     assert e.value.maxEnergyWh == limit
@@ -184,28 +184,28 @@ def test_submit_over_capacity_reverts(chain, oracle_world):
 
 def test_submit_for_wrong_asset_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_B, 1, now(chain))
+    r = make_reading(device, ASSET_B, 1, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
 
 
 def test_submit_from_unregistered_device_reverts(chain, oracle_world):
     stranger = DeviceSigner.from_secret(bytes([7] * 32))
-    r = make_reading(stranger, ASSET_A, 1, now(chain))
+    r = make_reading(stranger, ASSET_A, 1, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, r, _signed(oracle_world, stranger, r))
 
 
 def test_submit_forged_signature_reverts(chain, oracle_world):
     device, forger = oracle_world.devices_a[0], oracle_world.devices_a[1]
-    r = make_reading(device, ASSET_A, 1, now(chain))
+    r = make_reading(device, ASSET_A, 1, chain.timestamp())
     with pytest.raises(errors.ReadingInvalidSignature):
         _submit(chain, oracle_world, r, _signed(oracle_world, forger, r))
 
 
 def test_submit_tampered_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=100)
+    r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=100)
     sig = _signed(oracle_world, device, r)
     with pytest.raises(errors.ReadingInvalidSignature):
         _submit(chain, oracle_world, r.with_(energy_wh=200), sig)
@@ -213,7 +213,7 @@ def test_submit_tampered_reading_reverts(chain, oracle_world):
 
 def test_submit_high_s_signature_reverts_and_fast_path_rejects_it(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain))
+    r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
     s = int.from_bytes(sig[32:64], "big")
@@ -226,11 +226,11 @@ def test_submit_high_s_signature_reverts_and_fast_path_rejects_it(chain, oracle_
 def test_submit_after_revocation_reverts_but_earlier_reading_still_verifies(chain, oracle_world):
     device = oracle_world.devices_a[0]
     chain.mine(600)
-    before = make_reading(device, ASSET_A, 1, now(chain) - 10)
+    before = make_reading(device, ASSET_A, 1, chain.timestamp() - 10)
     chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
     _submit(chain, oracle_world, before, _signed(oracle_world, device, before))
     chain.mine(60)
-    after = make_reading(device, ASSET_A, 2, now(chain))
+    after = make_reading(device, ASSET_A, 2, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, after, _signed(oracle_world, device, after))
 
@@ -240,13 +240,13 @@ def test_rotated_key_old_key_rejected_new_key_accepted(chain, oracle_world):
     new = DeviceSigner.from_secret(bytes([6] * 32))
     chain.transact(oracle_world.registry.functions.rotateKey(old.checksum, new.checksum), sender=oracle_world.operator_a)
     chain.mine(400)
-    stale = make_reading(old, ASSET_A, 1, now(chain))
+    stale = make_reading(old, ASSET_A, 1, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, stale, _signed(oracle_world, old, stale))
-    fresh = make_reading(new, ASSET_A, 1, now(chain))
+    fresh = make_reading(new, ASSET_A, 1, chain.timestamp())
     _submit(chain, oracle_world, fresh, _signed(oracle_world, new, fresh))
     # the new key cannot sign in the old key's name
-    forged = make_reading(old, ASSET_A, 2, now(chain))
+    forged = make_reading(old, ASSET_A, 2, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, forged, _signed(oracle_world, new, forged))
 
@@ -255,7 +255,7 @@ def test_rotated_key_old_key_rejected_new_key_accepted(chain, oracle_world):
 
 def _batch(world, chain, n, asset=ASSET_A, devices=None):
     devices = devices or world.devices_a
-    t = now(chain)
+    t = chain.timestamp()
     readings = [make_reading(devices[i % len(devices)], asset, 1 + i // len(devices), t - 5 * (i // len(devices)), energy_wh=1 + i % 10, length=5) for i in range(n)]
     return readings, [world.domain.sign(r, devices[i % len(devices)].key) for i, r in enumerate(readings)]
 
@@ -278,13 +278,13 @@ def test_anchor_reversed_time_range_reverts(chain, oracle_world):
 
 
 def test_anchor_future_batch_reverts(chain, oracle_world):
-    t = now(chain)
+    t = chain.timestamp()
     with pytest.raises(errors.BatchInFuture):
         chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, b"\x01" * 32, 1, 1, t, t + 3_600), sender=oracle_world.relayer)
 
 
 def test_anchor_same_root_twice_reverts_but_other_asset_may(chain, oracle_world):
-    t = now(chain)
+    t = chain.timestamp()
     fn = oracle_world.oracle.functions.anchorBatch
     chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
     with pytest.raises(errors.BatchAlreadyAnchored):
@@ -359,7 +359,7 @@ def test_verify_reading_of_revoked_device_after_revocation_reverts(chain, oracle
     device = oracle_world.devices_a[0]
     chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
     chain.mine(400)
-    r = make_reading(device, ASSET_A, 1, now(chain))
+    r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
     tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
     with pytest.raises(errors.ReadingDeviceNotValid):
@@ -369,7 +369,7 @@ def test_verify_reading_of_revoked_device_after_revocation_reverts(chain, oracle
 def test_verify_reading_measured_before_revocation_still_verifies(chain, oracle_world):
     device = oracle_world.devices_a[0]
     chain.mine(100)
-    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=100, length=60)
+    r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=100, length=60)
     sig = _signed(oracle_world, device, r)
     chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
     tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
@@ -378,7 +378,7 @@ def test_verify_reading_measured_before_revocation_still_verifies(chain, oracle_
 
 def test_verify_over_capacity_reading_reverts_even_if_anchored(chain, oracle_world):
     device = oracle_world.devices_a[0]
-    r = make_reading(device, ASSET_A, 1, now(chain), energy_wh=CAPACITY_W)
+    r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=CAPACITY_W)
     sig = _signed(oracle_world, device, r)
     tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
     with pytest.raises(errors.ReadingOverCapacity):
@@ -407,7 +407,7 @@ def test_anchor_batches_records_each_and_all_verify(chain, oracle_world):
 
 
 def test_anchor_batches_is_all_or_nothing(chain, oracle_world):
-    t = now(chain)
+    t = chain.timestamp()
     good = (ASSET_A, b"\x02" * 32, 1, 1, t - 10, t)
     bad = (ASSET_A, bytes(32), 1, 1, t - 10, t)
     with pytest.raises(errors.BatchEmpty):

@@ -7,7 +7,7 @@ import pytest
 from rwa_sdk import errors
 from rwa_sdk.oracle.reading import DeviceSigner
 
-from .conftest import ASSET_A, ASSET_B, now
+from .conftest import ASSET_A, ASSET_B
 
 NEW = DeviceSigner.from_secret(bytes([9] * 32))
 META = bytes.fromhex("11" * 32)
@@ -72,7 +72,7 @@ def test_register_records_device_inactive(chain, oracle_world):
     assert (event["device"], event["assetId"], event["capacityW"]) == (NEW.checksum, ASSET_A, 5_000)
     device = oracle_world.registry.functions.getDevice(NEW.checksum).call()
     assert device[0] == ASSET_A and device[1] == META and device[3] == 0 and device[6] == 1  # Registered
-    t = now(chain)
+    t = chain.timestamp()
     assert oracle_world.registry.functions.isValidFor(NEW.checksum, ASSET_A, t, t + 1).call()[0] is False
 
 

@@ -18,10 +18,6 @@ SPEC = ROOT / "examples" / "solar-5mw.toml"
 HOUR = 3600
 
 
-def now(chain) -> int:
-    return chain.w3.eth.get_block("latest")["timestamp"]
-
-
 @pytest.fixture(scope="session")
 def records_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("deployments")
@@ -126,10 +122,10 @@ def test_cap_table_exports_csv(asset, investors, tmp_path):
 
 def _produce(asset, days: int = 2, devices: int = 5, period_s: int = HOUR):
     """Devices registered now, then `days` whole days (from the next midnight UTC) of hourly readings."""
-    start = (now(asset.chain) // 86_400 + 1) * 86_400
+    start = (asset.chain.timestamp() // 86_400 + 1) * 86_400
     sims = make_devices(devices, asset.asset_id, start=start, capacity_w=100_000, kinds=("pv-inverter",))
     asset.register_devices([d.signer for d in sims], capacity_w=100_000)
-    asset.chain.mine(start + days * 86_400 + 60 - now(asset.chain))
+    asset.chain.mine(start + days * 86_400 + 60 - asset.chain.timestamp())
     signed = []
     for sim in sims:
         while sim.next_start + period_s <= start + days * 86_400:
@@ -188,7 +184,7 @@ def test_only_the_owner_sets_the_revenue_hook(asset, investors):
 
 
 def test_no_energy_no_deposit_and_periods_are_whole_days(asset):
-    day = now(asset.chain) // 86_400 * 86_400
+    day = asset.chain.timestamp() // 86_400 * 86_400
     with pytest.raises(AssetError, match="no anchored energy"):
         asset.deposit_revenue(day - 86_400, day)
     with pytest.raises(AssetError, match="multiples of 86400"):

@@ -13,10 +13,6 @@ from rwa_sdk.settlement.stablecoin import UNIT, Signature
 PRICE = 100 * UNIT  # per whole token (the mock has 0 decimals)
 
 
-def now(chain) -> int:
-    return chain.w3.eth.get_block("latest")["timestamp"]
-
-
 def token_balances(world, *who) -> list[int]:
     return [world.token.functions.balanceOf(a.address).call() for a in who]
 
@@ -28,12 +24,12 @@ def usd_balances(world, *who) -> list[int]:
 def sell_order(world, maker, amount=10, price=PRICE, nonce=1, expiry=None) -> SignedOrder:
     return world.dvp.sign_order(maker, token=world.token.address, stablecoin=world.usd.address, side=SELL,
                                 amount=amount, price=price, nonce=nonce,
-                                expiry=expiry if expiry is not None else now(world.chain) + 3600)
+                                expiry=expiry if expiry is not None else world.chain.timestamp() + 3600)
 
 
 def buy_order(world, maker, amount=10, price=PRICE, nonce=1) -> SignedOrder:
     return world.dvp.sign_order(maker, token=world.token.address, stablecoin=world.usd.address, side=BUY,
-                                amount=amount, price=price, nonce=nonce, expiry=now(world.chain) + 3600)
+                                amount=amount, price=price, nonce=nonce, expiry=world.chain.timestamp() + 3600)
 
 
 def approve_tokens(world, owner, amount=2**256 - 1):
@@ -94,16 +90,16 @@ def test_payment_rounds_in_the_makers_favour_for_fractional_tokens(world, roles)
     token, _ = w.chain.deploy("SecurityTokenMock", w.issuer.address, 2, sender=w.issuer)
     price = 1_500_000
     sell = w.dvp.sign_order(roles.alice, token=token.address, stablecoin=w.usd.address, side=SELL,
-                            amount=10, price=price, nonce=1, expiry=now(w.chain) + 600)
+                            amount=10, price=price, nonce=1, expiry=w.chain.timestamp() + 600)
     buy = w.dvp.sign_order(roles.bob, token=token.address, stablecoin=w.usd.address, side=BUY,
-                           amount=10, price=price, nonce=1, expiry=now(w.chain) + 600)
+                           amount=10, price=price, nonce=1, expiry=w.chain.timestamp() + 600)
     assert w.dvp.quote(sell.order, 1) == 15_000  # exact
     assert w.dvp.quote(sell.order, 3) == 45_000
     price_odd = 1_234_567  # 1 base unit = 12_345.67 micro-USDC
     sell_odd = w.dvp.sign_order(roles.alice, token=token.address, stablecoin=w.usd.address, side=SELL,
-                                amount=10, price=price_odd, nonce=2, expiry=now(w.chain) + 600)
+                                amount=10, price=price_odd, nonce=2, expiry=w.chain.timestamp() + 600)
     buy_odd = w.dvp.sign_order(roles.bob, token=token.address, stablecoin=w.usd.address, side=BUY,
-                               amount=10, price=price_odd, nonce=2, expiry=now(w.chain) + 600)
+                               amount=10, price=price_odd, nonce=2, expiry=w.chain.timestamp() + 600)
     assert w.dvp.quote(sell_odd.order, 1) == 12_346  # maker sells: the taker pays rounded up
     assert w.dvp.quote(buy_odd.order, 1) == 12_345  # maker buys: the maker pays rounded down
     assert w.dvp.quote(buy.order, 1) == 15_000
@@ -190,7 +186,7 @@ def test_missing_stablecoin_allowance_reverts(world, roles):
 # -- order validity -------------------------------------------------------------------------------
 def test_expired_order_reverts(market, roles):
     w = market
-    signed = sell_order(w, roles.alice, expiry=now(w.chain) + 10)
+    signed = sell_order(w, roles.alice, expiry=w.chain.timestamp() + 10)
     w.chain.mine(20)
     with pytest.raises(errors.OrderExpired) as caught:
         w.dvp.fill(signed, 1, sender=roles.bob)
@@ -241,7 +237,7 @@ def test_zero_fill_and_zero_payment_revert(market, roles):
 
 def test_invalid_side_is_rejected(market, roles):
     w = market
-    order = Order(roles.alice.address, w.token.address, w.usd.address, 2, 1, PRICE, 1, now(w.chain) + 60)
+    order = Order(roles.alice.address, w.token.address, w.usd.address, 2, 1, PRICE, 1, w.chain.timestamp() + 60)
     signed = roles.alice.sign_typed_data(domain_data=w.dvp.domain(), message_types=ORDER_TYPES,
                                          message_data=order.message())
     with pytest.raises(errors.InvalidSide) as caught:
@@ -280,7 +276,7 @@ def test_buyer_pays_with_permit_instead_of_approve(world, roles):
     approve_tokens(world, roles.alice)
     assert world.usd.allowance(roles.bob.address, world.dvp.address) == 0
     signed = sell_order(world, roles.alice, amount=4)
-    permit = world.dvp.buyer_permit(world.usd, roles.bob, signed, 4, deadline=now(world.chain) + 600)
+    permit = world.dvp.buyer_permit(world.usd, roles.bob, signed, 4, deadline=world.chain.timestamp() + 600)
     before = usd_balances(world, roles.alice, roles.bob)
     world.dvp.fill_with_permit(signed, 4, permit, sender=roles.bob)
     assert usd_balances(world, roles.alice, roles.bob) == [before[0] + 4 * PRICE, before[1] - 4 * PRICE]
@@ -290,7 +286,7 @@ def test_buyer_pays_with_permit_instead_of_approve(world, roles):
 def test_front_run_permit_does_not_block_the_fill(world, roles):
     approve_tokens(world, roles.alice)
     signed = sell_order(world, roles.alice, amount=2)
-    permit = world.dvp.buyer_permit(world.usd, roles.bob, signed, 2, deadline=now(world.chain) + 600)
+    permit = world.dvp.buyer_permit(world.usd, roles.bob, signed, 2, deadline=world.chain.timestamp() + 600)
     world.usd.permit(permit, sender=roles.carol)  # someone submits the permit first
     world.dvp.fill_with_permit(signed, 2, permit, sender=roles.bob)
     assert world.dvp.filled(signed.order) == 2
@@ -317,7 +313,7 @@ def test_buyer_pays_with_eip3009_authorization(world, roles):
     approve_tokens(world, roles.alice)
     world.dvp.set_fee(100, world.fee_recipient.address, sender=world.issuer)
     signed = sell_order(world, roles.alice, amount=5)
-    auth = world.dvp.buyer_authorization(world.usd, roles.bob, signed, 5, valid_before=now(world.chain) + 600)
+    auth = world.dvp.buyer_authorization(world.usd, roles.bob, signed, 5, valid_before=world.chain.timestamp() + 600)
     before = usd_balances(world, roles.alice, roles.bob, world.fee_recipient)
     world.dvp.fill_with_authorization(signed, 5, auth, sender=roles.bob)
     fee = 5 * PRICE // 100
@@ -359,7 +355,7 @@ def test_an_18_decimal_stablecoin_settles_the_same_way(world, roles):
     w.chain.transact(coin.functions.approve(w.dvp.address, 2**256 - 1), sender=roles.bob)
     approve_tokens(w, roles.alice)
     signed = w.dvp.sign_order(roles.alice, token=w.token.address, stablecoin=coin.address, side=SELL, amount=4,
-                              price=25 * 10**18, nonce=1, expiry=now(w.chain) + 600)
+                              price=25 * 10**18, nonce=1, expiry=w.chain.timestamp() + 600)
     before = token_balances(w, roles.bob)
     w.dvp.fill(signed, 4, sender=roles.bob)
     assert coin.functions.balanceOf(roles.alice.address).call() == 100 * 10**18

@@ -91,7 +91,7 @@ class RevenueModel(RuleBasedStateMachine):
         if i == j or amount == 0:
             return
         self.orders += 1
-        expiry = self.chain.w3.eth.get_block("latest")["timestamp"] + 3600
+        expiry = self.chain.timestamp() + 3600
         signed = self.world.dvp.sign_order(seller, token=self.token.address, stablecoin=self.world.usd.address,
                                            side=SELL, amount=amount, price=UNIT, nonce=self.orders, expiry=expiry)
         frozen = [a for a in (seller.address, buyer.address) if self.frozen[a]]

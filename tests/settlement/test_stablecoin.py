@@ -12,10 +12,6 @@ from rwa_sdk.deploy import Deployments
 from rwa_sdk.settlement.stablecoin import UNIT, deploy_stablecoin
 
 
-def now(chain) -> int:
-    return chain.w3.eth.get_block("latest")["timestamp"]
-
-
 # -- metadata and roles -------------------------------------------------------------------
 def test_metadata_and_roles(usd, roles):
     c = usd.contract.functions
@@ -154,10 +150,10 @@ def test_pause_stops_every_movement_until_unpaused(chain, usd, roles):
         usd.approve(roles.bob.address, 1, sender=roles.alice)
     with pytest.raises(errors.EnforcedPause):
         usd.configure_minter(roles.carol.address, 1, sender=roles.master_minter)
-    permit = usd.sign_permit(roles.alice, roles.bob.address, 1, deadline=now(chain) + 600)
+    permit = usd.sign_permit(roles.alice, roles.bob.address, 1, deadline=chain.timestamp() + 600)
     with pytest.raises(errors.EnforcedPause):
         usd.permit(permit, sender=roles.relayer)
-    authorization = usd.sign_authorization(roles.alice, roles.bob.address, 1, valid_before=now(chain) + 600)
+    authorization = usd.sign_authorization(roles.alice, roles.bob.address, 1, valid_before=chain.timestamp() + 600)
     with pytest.raises(errors.EnforcedPause):
         usd.execute_authorization(authorization, sender=roles.relayer)
     usd.unpause(sender=roles.pauser)
@@ -186,7 +182,7 @@ def test_rescuer_recovers_tokens_sent_to_the_contract(chain, usd, roles, tmp_pat
 
 # -- EIP-2612 permit ----------------------------------------------------------------------
 def test_permit_signed_in_python_sets_allowance_once(chain, usd, roles):
-    permit = usd.sign_permit(roles.alice, roles.carol.address, 25 * UNIT, deadline=now(chain) + 600)
+    permit = usd.sign_permit(roles.alice, roles.carol.address, 25 * UNIT, deadline=chain.timestamp() + 600)
     usd.permit(permit, sender=roles.relayer)
     assert usd.allowance(roles.alice.address, roles.carol.address) == 25 * UNIT
     assert usd.nonce(roles.alice.address) == permit.nonce + 1
@@ -196,10 +192,10 @@ def test_permit_signed_in_python_sets_allowance_once(chain, usd, roles):
 
 
 def test_expired_or_forged_permit_is_rejected(chain, usd, roles):
-    expired = usd.sign_permit(roles.alice, roles.carol.address, UNIT, deadline=now(chain) - 1)
+    expired = usd.sign_permit(roles.alice, roles.carol.address, UNIT, deadline=chain.timestamp() - 1)
     with pytest.raises(errors.ERC2612ExpiredSignature):
         usd.permit(expired, sender=roles.relayer)
-    forged = usd.sign_permit(roles.carol, roles.carol.address, UNIT, deadline=now(chain) + 600,
+    forged = usd.sign_permit(roles.carol, roles.carol.address, UNIT, deadline=chain.timestamp() + 600,
                              nonce=usd.nonce(roles.alice.address))
     forged = type(forged)(roles.alice.address, *list(forged.__dict__.values())[1:])
     with pytest.raises(errors.ERC2612InvalidSigner) as caught:
@@ -211,7 +207,7 @@ def test_expired_or_forged_permit_is_rejected(chain, usd, roles):
 def test_property_any_permit_value_and_deadline_round_trip(session_chain, usd_session, roles, value, lifetime):
     snapshot = session_chain.snapshot()
     try:
-        permit = usd_session.sign_permit(roles.bob, roles.carol.address, value, deadline=now(session_chain) + lifetime)
+        permit = usd_session.sign_permit(roles.bob, roles.carol.address, value, deadline=session_chain.timestamp() + lifetime)
         usd_session.permit(permit, sender=roles.relayer)
         assert usd_session.allowance(roles.bob.address, roles.carol.address) == value
     finally:
@@ -221,7 +217,7 @@ def test_property_any_permit_value_and_deadline_round_trip(session_chain, usd_se
 # -- EIP-3009 -----------------------------------------------------------------------------
 @pytest.mark.parametrize("packed", [False, True], ids=["vrs", "bytes"])
 def test_transfer_with_authorization_moves_funds_once(chain, usd, roles, packed):
-    auth = usd.sign_authorization(roles.alice, roles.carol.address, 30 * UNIT, valid_before=now(chain) + 600)
+    auth = usd.sign_authorization(roles.alice, roles.carol.address, 30 * UNIT, valid_before=chain.timestamp() + 600)
     sent = usd.execute_authorization(auth, sender=roles.relayer, packed=packed)
     assert usd.balance_of(roles.carol.address) == 30 * UNIT
     assert sent.events(usd.contract, "AuthorizationUsed") == [{"authorizer": roles.alice.address, "nonce": auth.nonce}]
@@ -232,7 +228,7 @@ def test_transfer_with_authorization_moves_funds_once(chain, usd, roles, packed)
 
 
 def test_authorization_outside_its_window_is_rejected(chain, usd, roles):
-    t = now(chain)
+    t = chain.timestamp()
     late = usd.sign_authorization(roles.alice, roles.carol.address, UNIT, valid_before=t - 1)
     with pytest.raises(errors.AuthorizationExpired):
         usd.execute_authorization(late, sender=roles.relayer)
@@ -246,18 +242,18 @@ def test_authorization_outside_its_window_is_rejected(chain, usd, roles):
 
 def test_forged_or_tampered_authorization_is_rejected(chain, usd, roles):
     mallory = Account.create()
-    forged = usd.sign_authorization(mallory, roles.carol.address, UNIT, valid_before=now(chain) + 600)
+    forged = usd.sign_authorization(mallory, roles.carol.address, UNIT, valid_before=chain.timestamp() + 600)
     forged = type(forged)(**{**forged.__dict__, "sender": roles.alice.address})
     with pytest.raises(errors.InvalidAuthorizationSignature):
         usd.execute_authorization(forged, sender=roles.relayer)
-    honest = usd.sign_authorization(roles.alice, roles.carol.address, UNIT, valid_before=now(chain) + 600)
+    honest = usd.sign_authorization(roles.alice, roles.carol.address, UNIT, valid_before=chain.timestamp() + 600)
     tampered = type(honest)(**{**honest.__dict__, "value": 100 * UNIT})
     with pytest.raises(errors.InvalidAuthorizationSignature):
         usd.execute_authorization(tampered, sender=roles.relayer)
 
 
 def test_receive_with_authorization_only_by_the_payee(chain, usd, roles):
-    auth = usd.sign_authorization(roles.alice, roles.carol.address, 3 * UNIT, kind="receive", valid_before=now(chain) + 600)
+    auth = usd.sign_authorization(roles.alice, roles.carol.address, 3 * UNIT, kind="receive", valid_before=chain.timestamp() + 600)
     with pytest.raises(errors.CallerMustBePayee) as caught:
         usd.execute_authorization(auth, sender=roles.relayer)
     assert (caught.value.caller, caught.value.payee) == (roles.relayer.address, roles.carol.address)
@@ -269,7 +265,7 @@ def test_receive_with_authorization_only_by_the_payee(chain, usd, roles):
 
 
 def test_cancelled_authorization_cannot_be_used(chain, usd, roles):
-    auth = usd.sign_authorization(roles.alice, roles.carol.address, UNIT, valid_before=now(chain) + 600)
+    auth = usd.sign_authorization(roles.alice, roles.carol.address, UNIT, valid_before=chain.timestamp() + 600)
     signature = usd.sign_cancel_authorization(roles.alice, auth.nonce)
     sent = usd.cancel_authorization(roles.alice.address, auth.nonce, signature, sender=roles.relayer)
     assert sent.events(usd.contract, "AuthorizationCanceled") == [{"authorizer": roles.alice.address, "nonce": auth.nonce}]

@@ -13,10 +13,6 @@ PRICE = 100 * UNIT
 ZERO = "0x" + "00" * 20
 
 
-def now(chain) -> int:
-    return chain.w3.eth.get_block("latest")["timestamp"]
-
-
 def tokens(world, who) -> int:
     return world.token.functions.balanceOf(who.address).call()
 
@@ -103,7 +99,7 @@ def test_batch_accepts_at_each_requests_own_period_price(world, vault, roles):
 def test_subscription_with_permit_needs_no_approve(world, roles):
     world.vault.open_period(PRICE, 10_000 * UNIT, 10, sender=world.issuer)
     assert world.usd.allowance(roles.alice.address, world.vault.address) == 0
-    rid = world.vault.subscribe_with_permit(world.usd, roles.alice, 100 * UNIT, deadline=now(world.chain) + 600)
+    rid = world.vault.subscribe_with_permit(world.usd, roles.alice, 100 * UNIT, deadline=world.chain.timestamp() + 600)
     assert world.vault.request(rid).amount == 100 * UNIT
     assert world.usd.balance_of(world.vault.address) == 100 * UNIT
 
@@ -111,7 +107,7 @@ def test_subscription_with_permit_needs_no_approve(world, roles):
 def test_subscription_with_eip3009_authorization(world, roles):
     world.vault.open_period(PRICE, 10_000 * UNIT, 10, sender=world.issuer)
     rid = world.vault.subscribe_with_authorization(world.usd, roles.bob, 200 * UNIT,
-                                                   valid_before=now(world.chain) + 600)
+                                                   valid_before=world.chain.timestamp() + 600)
     world.vault.accept([rid], sender=world.issuer)
     assert world.vault.request(rid).result == 2
 
