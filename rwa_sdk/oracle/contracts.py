@@ -7,10 +7,12 @@ from typing import Any
 
 from web3.contract import Contract
 
+from .. import spec
 from ..chain import Chain
 from .reading import DeviceSigner, ReadingDomain
 
-DEVICE_TYPES = {"pv-inverter": 0, "battery": 1, "charger": 2, "swap-station": 3}
+# DeviceRegistry.DeviceType, in the order the contract's enum declares them (the spec lists the same names).
+DEVICE_TYPES = {name: index for index, name in enumerate(spec.DEVICE_TYPES)}
 DEFAULT_EPOCH_S = 86_400
 DEFAULT_SKEW_S = 300
 
