@@ -401,7 +401,7 @@ class Asset:
         """Pay holders the revenue of whole oracle periods: anchored energy x the spec's tariff.
 
         The energy is the oracle's own on-chain total (the distributor checks it again), and the
-        evidence is the hash of the anchored batch ids, so the payout is traceable to metered
+        evidence is the hash of the anchored batch roots, so the payout is traceable to metered
         production. The treasury funds it; the operator deposits."""
         length = self.period_length_s
         if period_start % length or period_end % length or period_end <= period_start:
@@ -410,7 +410,7 @@ class Asset:
         if not energy:
             raise AssetError("no anchored energy in that period: nothing to pay")
         batches = [b for b in self.anchored_batches() if period_start <= b["fromTime"] < period_end]
-        evidence = keccak(b"".join(bytes(b["batchId"]) for b in batches))
+        evidence = keccak(b"".join(bytes(b["merkleRoot"]) for b in batches))
         tariff = Tariff(self.spec.revenue.tariff_usd_per_kwh)
         revenue = PeriodRevenue(self.asset_id, period_start, period_end, energy, evidence,
                                 revenue_from_energy(energy, tariff))

@@ -22,7 +22,7 @@ from . import toolchain
 from .asset import Asset, InvestorProfile, NotEligible
 from .chain import connect
 from .compiler import compile_project
-from .oracle.relayer import reading_proof
+from .oracle.proof import reading_proof
 from .oracle.simulator import make_devices
 from .oracle.store import SqliteStore
 from .settlement.stablecoin import UNIT
@@ -111,12 +111,13 @@ def main(spec_path: Path | None = None) -> dict:
             print(f"  {day}: {energy / 1e6:,.2f} MWh")
         sample_device, sample_seq = devices[7].signer.address, 40
         store = SqliteStore(db)
-        proof = reading_proof(store, sample_device, sample_seq)
+        proof = reading_proof(store, asset.oracle.oracle, sample_device, sample_seq)
         store.close()
         verified = chain.call(asset.oracle.oracle.functions.verifyReading(
-            proof.reading.as_tuple(), proof.signature, proof.proof, proof.batch_id))
+            proof.reading.as_tuple(), proof.signature, proof.proof, proof.batch_index))
         print(f"proof on chain: reading #{sample_seq} of inverter {proof.reading.device_address[:10]}… "
-              f"({proof.reading.energy_wh:,} Wh) is in batch 0x{proof.batch_id.hex()[:12]}…: verifyReading = {verified}")
+              f"({proof.reading.energy_wh:,} Wh) is in batch {proof.batch_index} of {proof.batch_count} "
+              f"({len(proof.proof)} hashes): verifyReading = {verified}")
 
         step("5. Revenue from metered energy, paid pro rata")
         revenue = asset.deposit_revenue(day0, day0 + DAYS * DAY)

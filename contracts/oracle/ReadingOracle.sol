@@ -5,8 +5,10 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IEnergyOracle} from "../settlement/interfaces/IEnergyOracle.sol";
 import {DeviceRegistry} from "./DeviceRegistry.sol";
+import {MerkleMountainRange} from "./MerkleMountainRange.sol";
 
 /**
  * @title ReadingOracle
@@ -17,8 +19,11 @@ import {DeviceRegistry} from "./DeviceRegistry.sol";
  * @dev Merkle leaves follow OpenZeppelin's StandardMerkleTree for the single value `bytes32 digest`:
  * `leaf = keccak256(bytes.concat(keccak256(abi.encode(digest))))`, where `digest` is the reading's
  * EIP-712 hash (so a leaf is bound to this chain and contract); pairs are hashed sorted
- * ({MerkleProof}). A batch is identified by `batchId = keccak256(abi.encode(assetId, merkleRoot))`, which
- * ties the root to its asset with a single storage slot per batch.
+ * ({MerkleProof}). Each asset's batch roots are appended to its own {MerkleMountainRange}: batch
+ * `batchIndex` (0, 1, 2, … per asset) is proven by the reading's path to its batch root followed by the
+ * batch root's path to a current peak. An anchor thus updates slots that already hold values (the
+ * asset's log and one peak) instead of creating a slot per batch, which keeps its cost flat and low.
+ * The batch's details (root, count, energy, time span) are in its {BatchAnchored} event.
  */
 contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice One signed meter reading.
@@ -41,12 +46,13 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint32 flags;
     }
 
-    /// @dev One slot: when it was anchored, how many readings, their energy, and the period it counts in.
-    struct Batch {
-        uint48 anchoredAt;
-        uint32 count;
+    /// @dev One slot per asset: how many batches it has anchored, and the totals of its latest period
+    /// (earlier periods move to `_totals` when a later one starts), so an anchor updates a single slot.
+    struct AssetLog {
+        uint40 batches;
+        uint40 epoch;
         uint96 energyWh;
-        uint64 epoch;
+        uint80 readings;
     }
 
     /// @dev The arguments of one {anchorBatch}, for {anchorBatches}.
@@ -83,22 +89,21 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     error BatchInvalidTimeRange(uint64 fromTime, uint64 toTime);
     /// @notice The batch's time range ends later than the block time plus the allowed clock skew.
     error BatchInFuture(uint64 toTime, uint256 latestAllowed);
-    /// @notice This root was already anchored for this asset.
-    error BatchAlreadyAnchored(bytes32 batchId);
-    /// @notice No batch with this id was anchored.
-    error BatchUnknown(bytes32 batchId);
-    /// @notice The proof does not lead from the reading to the batch's root for the reading's asset.
-    error ReadingNotInBatch(bytes32 batchId);
+    /// @notice `assetId` has not anchored a batch with this index.
+    error BatchUnknown(bytes32 assetId, uint256 batchIndex);
+    /// @notice The proof does not lead from the reading through batch `batchIndex` to a peak of its asset.
+    error ReadingNotInBatch(bytes32 assetId, uint256 batchIndex);
     /// @notice Constructor argument is zero.
     error ReadingOracleZeroArgument();
     /// @notice A period asked of {periodEnergyWh} does not start and end on period (epoch) boundaries.
     error PeriodNotAligned(uint64 periodStart, uint64 periodEnd, uint64 epochLength);
 
-    /// @notice A relayer anchored `count` readings of `assetId` under `merkleRoot`.
+    /// @notice A relayer anchored `count` readings of `assetId` under `merkleRoot`, as the asset's batch
+    /// number `batchIndex` (the handle {verifyReading} takes).
     event BatchAnchored(
         bytes32 indexed assetId,
-        bytes32 indexed batchId,
-        bytes32 merkleRoot,
+        bytes32 indexed merkleRoot,
+        uint256 batchIndex,
         uint32 count,
         uint96 totalEnergyWh,
         uint64 fromTime,
@@ -131,7 +136,8 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice How far in the future (seconds) a period may end, for device clocks running ahead.
     uint64 public immutable maxClockSkew;
 
-    mapping(bytes32 batchId => Batch) private _batches;
+    mapping(bytes32 assetId => AssetLog) private _logs;
+    mapping(bytes32 assetId => mapping(uint256 height => bytes32)) private _peaks;
     mapping(bytes32 assetId => mapping(uint64 epoch => Totals)) private _totals;
     mapping(address device => uint64) private _lastSeq;
 
@@ -162,9 +168,9 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint64 last = _lastSeq[reading.device];
         if (reading.seq <= last) revert ReadingSeqNotIncreasing(reading.device, reading.seq, last);
         _lastSeq[reading.device] = reading.seq;
-        Totals storage t = _totals[reading.assetId][reading.periodStart / epochLength];
-        t.energyWh += reading.energyWh;
-        t.readings += 1;
+        AssetLog memory log = _logs[reading.assetId];
+        _count(reading.assetId, log, reading.periodStart / epochLength, reading.energyWh, 1);
+        _logs[reading.assetId] = log;
         emit ReadingSubmitted(
             reading.assetId,
             reading.device,
@@ -180,9 +186,11 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
 
     /**
      * @notice Record the Merkle root of `count` readings of `assetId` checked off chain by the relayer.
-     * @dev Constant cost whatever the batch size: one slot for the batch, one for the period's totals,
-     * one event. The totals count in the period of `fromTime` (the relayer batches by period).
-     * @return batchId `keccak256(abi.encode(assetId, merkleRoot))`, the handle for {verifyReading}.
+     * @dev Constant cost whatever the batch size: the asset's log slot, one peak of its mountain range,
+     * one event. The totals count in the period of `fromTime` (the relayer batches by period). The contract
+     * keeps no per-root record, so it cannot refuse a root sent twice: the relayer sends each batch under a
+     * single nonce and finds mined ones by their root's log (see the SDK's relayer).
+     * @return batchIndex the batch's number among the asset's batches, the handle for {verifyReading}.
      */
     function anchorBatch(
         bytes32 assetId,
@@ -191,7 +199,7 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint96 totalEnergyWh,
         uint64 fromTime,
         uint64 toTime
-    ) external onlyRole(RELAYER_ROLE) returns (bytes32 batchId) {
+    ) external onlyRole(RELAYER_ROLE) returns (uint256 batchIndex) {
         return _anchor(assetId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
     }
 
@@ -202,32 +210,39 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     function anchorBatches(BatchHeader[] calldata batches)
         external
         onlyRole(RELAYER_ROLE)
-        returns (bytes32[] memory batchIds)
+        returns (uint256[] memory batchIndexes)
     {
-        batchIds = new bytes32[](batches.length);
+        batchIndexes = new uint256[](batches.length);
         for (uint256 i = 0; i < batches.length; ++i) {
             BatchHeader calldata h = batches[i];
-            batchIds[i] = _anchor(h.assetId, h.merkleRoot, h.count, h.totalEnergyWh, h.fromTime, h.toTime);
+            batchIndexes[i] = _anchor(h.assetId, h.merkleRoot, h.count, h.totalEnergyWh, h.fromTime, h.toTime);
         }
     }
 
     // -- views ----------------------------------------------------------------------------------
 
     /**
-     * @notice Prove that `reading` was in anchored batch `batchId`, signed by its device, and that the
-     * device was registered and active for the asset over the reading's period.
+     * @notice Prove that `reading` was in its asset's anchored batch `batchIndex`, signed by its device, and
+     * that the device was registered and active for the asset over the reading's period.
+     * @param proof the reading's sibling path to its batch root, then the batch root's path to the peak of
+     * its mountain (as many nodes as that mountain's height, for the asset's current batch count)
      * @dev Reverts with the reason instead of returning false, so a caller learns why a proof fails.
      */
     function verifyReading(
         Reading calldata reading,
         bytes calldata signature,
         bytes32[] calldata proof,
-        bytes32 batchId
+        uint256 batchIndex
     ) external view returns (bool) {
-        if (_batches[batchId].anchoredAt == 0) revert BatchUnknown(batchId);
+        uint256 size = _logs[reading.assetId].batches;
+        if (batchIndex >= size) revert BatchUnknown(reading.assetId, batchIndex);
         bytes32 digest = _checkReading(reading, signature);
-        bytes32 root = MerkleProof.processProofCalldata(proof, leafOf(digest));
-        if (batchIdOf(reading.assetId, root) != batchId) revert ReadingNotInBatch(batchId);
+        (uint256 height, uint256 offset) = MerkleMountainRange.position(size, batchIndex);
+        if (proof.length < height) revert ReadingNotInBatch(reading.assetId, batchIndex);
+        uint256 split = proof.length - height;
+        bytes32 batchRoot = MerkleProof.processProofCalldata(proof[:split], leafOf(digest));
+        bytes32 peak = MerkleMountainRange.climb(batchRoot, proof[split:], offset);
+        if (peak != _peaks[reading.assetId][height]) revert ReadingNotInBatch(reading.assetId, batchIndex);
         return true;
     }
 
@@ -241,17 +256,16 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         return keccak256(bytes.concat(keccak256(abi.encode(digest))));
     }
 
-    /// @notice The id of the batch of `assetId` with root `merkleRoot`.
-    function batchIdOf(bytes32 assetId, bytes32 merkleRoot) public pure returns (bytes32) {
-        return keccak256(abi.encode(assetId, merkleRoot));
+    /// @notice How many batches `assetId` has anchored (the size of its mountain range).
+    function batchCount(bytes32 assetId) external view returns (uint256) {
+        return _logs[assetId].batches;
     }
 
-    /// @notice The anchored batch `batchId` (all zero if unknown).
-    function getBatch(bytes32 batchId) external view returns (Batch memory) {
-        return _batches[batchId];
+    /// @notice The current peaks of `assetId`'s mountain range of batch roots, highest mountain first.
+    function batchPeaks(bytes32 assetId) external view returns (bytes32[] memory) {
+        return MerkleMountainRange.currentPeaks(_peaks[assetId], _logs[assetId].batches);
     }
 
-    /// @notice Energy and reading count of `assetId` in period `epoch`, from batches and single readings.
     /**
      * @notice Energy anchored for `assetId` in the periods from `periodStart` to `periodEnd` (revenue evidence).
      * @dev Both ends must fall on period boundaries (multiples of {epochLength}) so the answer is exactly the
@@ -263,13 +277,15 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         if (periodStart % length != 0 || periodEnd % length != 0) {
             revert PeriodNotAligned(periodStart, periodEnd, length);
         }
-        mapping(uint64 => Totals) storage byEpoch = _totals[assetId];
         for (uint64 epoch = periodStart / length; epoch < periodEnd / length; ++epoch) {
-            total += byEpoch[epoch].energyWh;
+            total += totals(assetId, epoch).energyWh;
         }
     }
 
-    function totals(bytes32 assetId, uint64 epoch) external view returns (Totals memory) {
+    /// @notice Energy and reading count of `assetId` in period `epoch`, from batches and single readings.
+    function totals(bytes32 assetId, uint64 epoch) public view returns (Totals memory) {
+        AssetLog memory log = _logs[assetId];
+        if (epoch == log.epoch) return Totals(log.energyWh, log.readings);
         return _totals[assetId][epoch];
     }
 
@@ -292,18 +308,37 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint96 totalEnergyWh,
         uint64 fromTime,
         uint64 toTime
-    ) internal returns (bytes32 batchId) {
+    ) internal returns (uint256 batchIndex) {
         if (merkleRoot == bytes32(0) || count == 0) revert BatchEmpty(merkleRoot, count);
         if (toTime <= fromTime) revert BatchInvalidTimeRange(fromTime, toTime);
         if (toTime > block.timestamp + maxClockSkew) revert BatchInFuture(toTime, block.timestamp + maxClockSkew);
-        batchId = batchIdOf(assetId, merkleRoot);
-        Batch storage b = _batches[batchId];
-        if (b.anchoredAt != 0) revert BatchAlreadyAnchored(batchId);
-        uint64 epoch = fromTime / epochLength;
-        (b.anchoredAt, b.count, b.energyWh, b.epoch) = (uint48(block.timestamp), count, totalEnergyWh, epoch);
-        Totals storage t = _totals[assetId][epoch];
-        (t.energyWh, t.readings) = (t.energyWh + totalEnergyWh, t.readings + count);
-        emit BatchAnchored(assetId, batchId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
+        AssetLog memory log = _logs[assetId];
+        batchIndex = log.batches;
+        MerkleMountainRange.append(_peaks[assetId], batchIndex, merkleRoot);
+        log.batches = SafeCast.toUint40(batchIndex + 1);
+        _count(assetId, log, fromTime / epochLength, totalEnergyWh, count);
+        _logs[assetId] = log;
+        emit BatchAnchored(assetId, merkleRoot, batchIndex, count, totalEnergyWh, fromTime, toTime);
+    }
+
+    /// @dev Add to `assetId`'s totals of period `epoch`, given its log (the caller stores it back). The latest
+    /// period lives in the log; when a later one starts, the finished one moves to `_totals`, where late data
+    /// for older periods also goes.
+    function _count(bytes32 assetId, AssetLog memory log, uint64 epoch, uint256 energyWh, uint256 readings) internal {
+        if (epoch < log.epoch) {
+            Totals storage past = _totals[assetId][epoch];
+            (past.energyWh, past.readings) = (past.energyWh + uint128(energyWh), past.readings + uint128(readings));
+            return;
+        }
+        if (epoch > log.epoch) {
+            if (log.readings != 0) {
+                Totals storage done = _totals[assetId][log.epoch];
+                (done.energyWh, done.readings) = (done.energyWh + log.energyWh, done.readings + log.readings);
+            }
+            (log.epoch, log.energyWh, log.readings) = (SafeCast.toUint40(epoch), 0, 0);
+        }
+        log.energyWh = SafeCast.toUint96(log.energyWh + energyWh);
+        log.readings = SafeCast.toUint80(log.readings + readings);
     }
 
     /// @dev Period, device validity, capacity and signature; returns the reading's digest.

@@ -59,7 +59,7 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
     // ------------------------------------------------------------------ events
 
     /// @notice Revenue `amount` for `assetId` over [periodStart, periodEnd) backed by `energyWh` of metered
-    /// production (`evidence`: the oracle batch root or a hash of the anchored batch ids).
+    /// production (`evidence`: the oracle batch root or a hash of the anchored batch roots).
     event RevenueDeposited(
         uint256 indexed depositId,
         bytes32 indexed assetId,

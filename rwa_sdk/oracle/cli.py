@@ -9,7 +9,8 @@ import sys
 import click
 
 from .daemon import DaemonConfig, proof, run, simulate
-from .relayer import ProofNotFound, RelayerConfig
+from .proof import ProofNotFound
+from .relayer import RelayerConfig
 
 
 @click.group("oracle")
@@ -67,10 +68,15 @@ def simulate_cmd(url: str, rpc: str, oracle_address: str, devices: int, rate: fl
 @click.argument("device")
 @click.argument("seq", type=int)
 @click.option("--db", default=".rwa/oracle.db", show_default=True)
-def proof_cmd(device: str, seq: int, db: str) -> None:
-    """Print the verifyReading(reading, signature, proof, batchId) arguments of a stored reading."""
+@click.option("--rpc", required=True, help="RPC URL of the chain the ReadingOracle lives on.")
+@click.option("--oracle", "oracle_address", required=True, help="ReadingOracle address.")
+def proof_cmd(device: str, seq: int, db: str, rpc: str, oracle_address: str) -> None:
+    """Print the verifyReading(reading, signature, proof, batchIndex) arguments of a stored reading.
+
+    The proof holds for the asset's batch count it prints; once later batches merge the reading's
+    mountain, print it again."""
     try:
-        click.echo(json.dumps(proof(db, device, seq).to_json(), indent=2))
+        click.echo(json.dumps(proof(db, device, seq, rpc, oracle_address).to_json(), indent=2))
     except ProofNotFound as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

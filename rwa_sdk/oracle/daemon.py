@@ -3,7 +3,7 @@
 ``run(config)`` is what ``rwa oracle run`` calls. On SIGTERM/SIGINT it stops accepting readings,
 cuts no new batch, waits up to ``shutdown_grace_s`` for the transaction in flight to be mined and
 confirmed, and exits. Whatever is not finished stays in the store and is resumed on the next start
-(a batch already mined is recognised by its id and not sent again).
+(a batch already mined is recognised by its root in the chain's logs and not sent again).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from ..chain import Chain, ChainError, connect
-from .ingest import IngestServer, Ingestor, RegistryDirectory
-from .metrics import Metrics
-from .reading import ReadingDomain, address_bytes
 from .contracts import DEVICE_TYPES
-from .relayer import ReadingProof, Relayer, RelayerConfig, reading_proof
-from .simulator import SimDevice, Simulator, SimStats, make_devices
+from .ingest import Ingestor, IngestServer, RegistryDirectory
+from .metrics import Metrics
+from .proof import ReadingProof, reading_proof
+from .reading import ReadingDomain, address_bytes
+from .relayer import Relayer, RelayerConfig
+from .simulator import SimDevice, SimStats, Simulator, make_devices
 from .store import SqliteStore
 
 log = logging.getLogger("rwa_sdk.oracle.daemon")
@@ -163,12 +164,14 @@ def run(
         raise daemon.relayer_error
 
 
-def proof(db_path: str, device: str, seq: int) -> ReadingProof:
+def proof(db_path: str, device: str, seq: int, rpc_url: str, oracle_address: str) -> ReadingProof:
     """The proof ``verifyReading`` accepts for reading ``seq`` of ``device`` (what ``rwa oracle proof`` prints)."""
     store = SqliteStore(db_path)
+    chain = connect(rpc_url)
     try:
-        return reading_proof(store, address_bytes(device), seq)
+        return reading_proof(store, chain.contract("ReadingOracle", oracle_address), address_bytes(device), seq)
     finally:
+        chain.close()
         store.close()
 
 

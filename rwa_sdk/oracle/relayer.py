@@ -2,9 +2,11 @@
 
 Crash safety comes from the order of writes: a batch and its readings are assigned in one
 transaction; a signed transaction's hash and nonce are committed *before* it is broadcast; readings
-count as anchored only after a receipt with enough confirmations. On restart, a batch already on
-chain is recognised by its id (``keccak256(assetId, root)``, looked up in ``BatchAnchored`` logs and
-``getBatch``), so it is never sent twice; the contract refuses a second anchor of the same root anyway.
+count as anchored only after a receipt with enough confirmations. A batch is only ever re-sent under
+the nonce it was first signed with (so at most one of its transactions can be mined) unless that nonce
+was consumed by something else and the batch's root is not in the ``BatchAnchored`` logs. On restart, a
+batch already on chain is recognised by its asset and root (both indexed in the log), so it is never
+sent twice: the contract keeps no per-root record and would count it again.
 
 The relayer signs its own transactions (eth-account), tracks its nonce, bumps fees to replace a
 transaction that is stuck, and backs off on RPC errors.
@@ -25,15 +27,12 @@ from web3.exceptions import TransactionNotFound
 
 from .. import errors
 from ..chain import Chain
+from .batch_log import anchored_batches, batches_in_receipt
 from .merkle import MerkleTree
 from .metrics import Metrics
-from .reading import keccak256
 from .store import BatchRecord, BatchStatus, ReadingStore, StoredReading
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
-
-BATCH_ANCHORED_TOPIC = keccak256(b"BatchAnchored(bytes32,bytes32,bytes32,uint32,uint96,uint64,uint64)")
-
 
 class RelayerError(RuntimeError):
     """A problem the relayer cannot retry away (e.g. it lacks RELAYER_ROLE)."""
@@ -74,11 +73,6 @@ class RelayerState:
     last_anchor_at: float = 0.0
     anchored_batches: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def batch_id_of(asset_id: bytes, root: bytes) -> bytes:
-    """``ReadingOracle.batchIdOf``: ``keccak256(abi.encode(assetId, root))``."""
-    return keccak256(asset_id + root)
 
 
 class Relayer:
@@ -181,7 +175,7 @@ class Relayer:
         energy = sum(r.reading.energy_wh for r in rows)
         start = min(r.reading.period_start for r in rows)
         end = max(r.reading.period_end for r in rows)
-        batch = self.store.create_batch(asset, tree.root, batch_id_of(asset, tree.root), [r.id for r in rows], energy, start, end)
+        batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end)
         log.info("batch %d: %d readings of asset %s, root %s", batch, len(rows), asset.hex()[:12], tree.root.hex())
         return batch
 
@@ -243,9 +237,6 @@ class Relayer:
         return {"maxFeePerGas": fee, "maxPriorityFeePerGas": tip}
 
     def _on_estimate_failure(self, batches: Sequence[BatchRecord], decoded: BaseException, exc: BaseException) -> bool:
-        if isinstance(decoded, errors.BatchAlreadyAnchored):
-            self._drop_already_anchored(batches)  # found by its log; a no-op if a reorg removed it
-            return True
         if isinstance(decoded, errors.BatchInFuture):
             log.info("batch ends after chain time + skew; waiting for the chain clock")
             return False
@@ -297,7 +288,12 @@ class Relayer:
         latest = self.w3.eth.block_number
         if latest - block + 1 < self.config.confirmations:
             return False
-        self.store.mark_anchored([b.id for b in group], block)
+        indexes = {(a.asset_id, a.merkle_root): a.batch_index for a in batches_in_receipt(self.oracle, receipt)}
+        missing = [b for b in group if (b.asset_id, b.root) not in indexes]
+        if missing:
+            raise RelayerError(f"anchor tx in block {block} has no BatchAnchored log for batches "
+                               f"{[b.id for b in missing]}: is {self.oracle.address} a ReadingOracle?")
+        self.store.mark_anchored({b.id: indexes[(b.asset_id, b.root)] for b in group}, block)
         self._nonce = max(self._nonce or 0, group[0].nonce + 1)
         self._inflight = None
         count = sum(b.count for b in group)
@@ -341,31 +337,20 @@ class Relayer:
         """Mark batches found on chain as anchored (by their BatchAnchored log); return the others."""
         remaining = []
         for b in batches:
-            block = self.anchored_block(b.batch_id)
-            if block is None:
+            found = anchored_batches(self.oracle, b.asset_id, root=b.root, from_block=self.config.from_block)
+            if not found:
                 remaining.append(b)
                 continue
+            block = found[0].block_number
             if self.w3.eth.block_number - block + 1 < self.config.confirmations:
                 remaining.append(b)  # seen but not yet confirmed: keep following it
                 continue
             log.info("batch %d already on chain (block %d): not sending it again", b.id, block)
-            self.store.mark_anchored([b.id], block)
+            self.store.mark_anchored({b.id: found[0].batch_index}, block)
             self.state.anchored_batches += 1
             self.metrics.inc("batches_anchored_total", help_text="batches anchored with enough confirmations")
             self.metrics.inc("readings_anchored_total", b.count, help_text="readings anchored with enough confirmations")
         return remaining
-
-    def anchored_block(self, batch_id: bytes) -> int | None:
-        """Block of the BatchAnchored log of ``batch_id``, or None if it is not on chain."""
-        if self.oracle.functions.getBatch(batch_id).call()[0] == 0:
-            return None
-        logs = self.w3.eth.get_logs({
-            "address": self.oracle.address,
-            "fromBlock": self.config.from_block,
-            "toBlock": "latest",
-            "topics": ["0x" + BATCH_ANCHORED_TOPIC.hex(), None, "0x" + batch_id.hex()],
-        })
-        return logs[-1]["blockNumber"] if logs else self.w3.eth.block_number
 
     def _receipt(self, tx_hash: bytes) -> Any:
         try:
@@ -378,44 +363,3 @@ class Relayer:
             return self.w3.eth.get_transaction(tx_hash)
         except TransactionNotFound:
             return None
-
-
-# -- proofs ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ReadingProof:
-    """Everything ``verifyReading`` needs for one stored reading."""
-
-    reading: Any
-    signature: bytes
-    proof: list[bytes]
-    batch_id: bytes
-    anchored: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "reading": self.reading.to_json(),
-            "signature": "0x" + self.signature.hex(),
-            "proof": ["0x" + p.hex() for p in self.proof],
-            "batchId": "0x" + self.batch_id.hex(),
-            "anchored": self.anchored,
-        }
-
-
-class ProofNotFound(LookupError):
-    """The reading is unknown or not batched yet."""
-
-
-def reading_proof(store: Any, device: bytes, seq: int) -> ReadingProof:
-    """The Merkle proof of a stored reading, rebuilt from its batch (the tree is deterministic)."""
-    stored = store.find_reading(device, seq)
-    if stored is None:
-        raise ProofNotFound(f"no reading with seq {seq} from this device")
-    if stored.batch is None:
-        raise ProofNotFound("reading is not in a batch yet")
-    batch = store.batch(stored.batch)
-    tree = MerkleTree.from_digests([r.digest for r in store.batch_readings(stored.batch)])
-    if tree.root != batch.root:
-        raise ProofNotFound("stored batch does not rebuild to its root (store corrupted)")
-    return ReadingProof(stored.reading, stored.signature, tree.proof(stored.digest), batch.batch_id,
-                        batch.status is BatchStatus.ANCHORED)

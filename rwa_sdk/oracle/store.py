@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -54,7 +54,6 @@ class BatchRecord:
     id: int
     asset_id: bytes
     root: bytes
-    batch_id: bytes  # on-chain id: keccak256(abi.encode(assetId, root))
     count: int
     energy_wh: int
     from_time: int
@@ -63,6 +62,7 @@ class BatchRecord:
     nonce: int | None
     tx_hashes: tuple[bytes, ...]
     block_number: int | None
+    batch_index: int | None  # the asset's batch number on chain (``verifyReading``'s handle), once anchored
 
 
 class ReadingStore(Protocol):
@@ -74,17 +74,19 @@ class ReadingStore(Protocol):
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None: ...
     def pending_summary(self) -> list[tuple[bytes, int, int, float]]: ...
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]: ...
-    def create_batch(self, asset_id: bytes, root: bytes, batch_id: bytes, reading_ids: Sequence[int],
+    def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int) -> int: ...
     def batches(self, status: BatchStatus) -> list[BatchRecord]: ...
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None: ...
-    def mark_anchored(self, batch_ids: Sequence[int], block_number: int) -> None: ...
+    def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None: ...
     def release_batch(self, batch_id: int) -> None: ...
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
     def counts(self) -> dict[str, int]: ...
     def close(self) -> None: ...
 
+
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -109,7 +111,6 @@ CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY,
     asset BLOB NOT NULL,
     root BLOB NOT NULL,
-    batch_id BLOB NOT NULL UNIQUE,
     count INTEGER NOT NULL,
     energy_wh INTEGER NOT NULL,
     from_time INTEGER NOT NULL,
@@ -118,7 +119,9 @@ CREATE TABLE IF NOT EXISTS batches (
     nonce INTEGER,
     tx_hashes BLOB NOT NULL DEFAULT x'',
     block_number INTEGER,
-    created_at REAL NOT NULL
+    batch_index INTEGER,
+    created_at REAL NOT NULL,
+    UNIQUE (asset, root)
 );
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY,
@@ -152,7 +155,18 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=10000")
+        self._check_version()
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _check_version(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='batches'").fetchone()[0]
+        if has_tables and version != SCHEMA_VERSION:
+            self._db.close()
+            raise StoreError(f"{self.path} has store layout {version}, this release uses {SCHEMA_VERSION} "
+                             "(batches are indexed per asset on chain since layout 2): anchor it with the release "
+                             "that wrote it, or start a new store")
 
     # -- ingest side --------------------------------------------------------------------------
     def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]:
@@ -230,7 +244,7 @@ class SqliteStore:
             ).fetchall()
         return [_stored(row) for row in rows]
 
-    def create_batch(self, asset_id: bytes, root: bytes, batch_id: bytes, reading_ids: Sequence[int],
+    def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int) -> int:
         """Record a batch and assign its readings to it, atomically."""
         with self._lock:
@@ -238,9 +252,9 @@ class SqliteStore:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 cur.execute(
-                    "INSERT INTO batches (asset, root, batch_id, count, energy_wh, from_time, to_time, status, created_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
-                    (asset_id, root, batch_id, len(reading_ids), str(energy_wh), from_time, to_time,
+                    "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
                      BatchStatus.BUILT.value, time.time()),
                 )
                 batch = cur.lastrowid
@@ -283,12 +297,13 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def mark_anchored(self, batch_ids: Sequence[int], block_number: int) -> None:
+    def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None:
+        """Record batches as anchored in ``block_number``: store batch id -> the asset's batch index on chain."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "UPDATE batches SET status=?, block_number=? WHERE id=?",
-                [(BatchStatus.ANCHORED.value, block_number, b) for b in batch_ids],
+                "UPDATE batches SET status=?, block_number=?, batch_index=? WHERE id=?",
+                [(BatchStatus.ANCHORED.value, block_number, index, b) for b, index in batch_indexes.items()],
             )
             self._db.execute("COMMIT")
 
@@ -336,8 +351,8 @@ class SqliteStore:
 
 
 _COLUMNS = "id, device, seq, asset, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"
-_BATCH_COLUMNS = ("id, asset, root, batch_id, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
-                  " block_number")
+_BATCH_COLUMNS = ("id, asset, root, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
+                  " block_number, batch_index")
 
 
 def _stored(row: tuple) -> StoredReading:
@@ -347,10 +362,10 @@ def _stored(row: tuple) -> StoredReading:
 
 
 def _batch(row: tuple) -> BatchRecord:
-    bid, asset, root, batch_id, count, energy, start, end, status, nonce, hashes, block = row
+    bid, asset, root, count, energy, start, end, status, nonce, hashes, block, index = row
     tx_hashes = tuple(hashes[i:i + 32] for i in range(0, len(hashes), 32))
-    return BatchRecord(bid, asset, root, batch_id, count, int(energy), start, end, BatchStatus(status), nonce,
-                       tx_hashes, block)
+    return BatchRecord(bid, asset, root, count, int(energy), start, end, BatchStatus(status), nonce,
+                       tx_hashes, block, index)
 
 
 def chunks(items: Iterable, size: int) -> Iterable[list]:

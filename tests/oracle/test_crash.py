@@ -107,19 +107,19 @@ def test_sigkill_at_random_moments_loses_nothing_and_anchors_each_reading_once(w
             assert stored is not None and stored.digest == digest
             assert store.batch(stored.batch).status is BatchStatus.ANCHORED
         assert store.counts()["readings_anchored"] == len(stats.acked)
-        batches = {b.batch_id: b for b in store.batches(BatchStatus.ANCHORED)}
+        batches = {(b.root, b.batch_index): b for b in store.batches(BatchStatus.ANCHORED)}
     finally:
         store.close()
     # the chain saw exactly these batches, once each, and their counts add up to the acknowledged readings
     events = [e for e in world.contracts.oracle.events.BatchAnchored().get_logs(from_block=start_block + 1)]
-    on_chain = [bytes(e["args"]["batchId"]) for e in events]
+    on_chain = [(bytes(e["args"]["merkleRoot"]), e["args"]["batchIndex"]) for e in events]
     assert len(on_chain) == len(set(on_chain))
     assert set(on_chain) == set(batches), (len(set(on_chain) - set(batches)), len(set(batches) - set(on_chain)))
     assert sum(e["args"]["count"] for e in events) == len(stats.acked)
     store = SqliteStore(db)
     try:
         for e in events:
-            b = batches[bytes(e["args"]["batchId"])]
+            b = batches[(bytes(e["args"]["merkleRoot"]), e["args"]["batchIndex"])]
             digests = [r.digest for r in store.batch_readings(b.id)]
             assert MerkleTree.from_digests(digests).root == bytes(e["args"]["merkleRoot"]) == b.root
     finally:
@@ -127,15 +127,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_anchors_each_reading_once(w
     # `proof` from the command line gives arguments that verifyReading accepts
     device, seq = next(iter(stats.acked))
     out = subprocess.run(
-        [sys.executable, "-m", "rwa_sdk.oracle", "proof", "0x" + device.hex(), str(seq), "--db", str(db)],
+        [sys.executable, "-m", "rwa_sdk.oracle", "proof", "0x" + device.hex(), str(seq), "--db", str(db),
+         "--rpc", world.url, "--oracle", world.contracts.oracle.address],
         capture_output=True, text=True, env=daemon.env, cwd=ROOT, check=True,
     ).stdout
     printed = json.loads(out)
     r = printed["reading"]
     as_tuple = (r["device"], bytes.fromhex(r["assetId"][2:]), r["seq"], r["periodStart"], r["periodEnd"],
                 r["energyWh"], r["meterWh"], r["flags"])
-    assert printed["anchored"] is True
+    assert printed["batchCount"] == world.contracts.oracle.functions.batchCount(as_tuple[1]).call()
     assert world.contracts.oracle.functions.verifyReading(
         as_tuple, bytes.fromhex(printed["signature"][2:]), [bytes.fromhex(p[2:]) for p in printed["proof"]],
-        bytes.fromhex(printed["batchId"][2:]),
+        printed["batchIndex"],
     ).call()

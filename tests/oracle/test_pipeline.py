@@ -6,8 +6,16 @@ import time
 
 import pytest
 
-from rwa_sdk.oracle.ingest import Ingestor, Reason, RegistryDirectory, Status, reading_item
-from rwa_sdk.oracle.relayer import Relayer, RelayerConfig, reading_proof
+from rwa_sdk.oracle.batch_log import anchored_batches
+from rwa_sdk.oracle.ingest import (
+    Ingestor,
+    Reason,
+    RegistryDirectory,
+    Status,
+    reading_item,
+)
+from rwa_sdk.oracle.proof import ProofNotFound, reading_proof
+from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
 from rwa_sdk.oracle.store import BatchStatus, SqliteStore
 
 from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
@@ -119,13 +127,25 @@ def test_relayer_anchors_everything_and_every_proof_verifies(pipeline, oracle_wo
     batches = store.batches(BatchStatus.ANCHORED)
     assert sum(b.count for b in batches) == 110
     for dev, seq in ((oracle_world.devices_a[0], 1), (oracle_world.devices_a[2], 30), (oracle_world.devices_b[1], 7)):
-        p = reading_proof(store, dev.address, seq)
-        assert p.anchored
-        assert chain.call(oracle_world.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_id))
-    on_chain = oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)
-    ids = {bytes(e["args"]["batchId"]) for e in on_chain}
-    assert {b.batch_id for b in batches} <= ids
-    assert len(ids & {b.batch_id for b in batches}) == len(batches)
+        p = reading_proof(store, oracle_world.oracle, dev.address, seq)
+        assert p.batch_count == oracle_world.oracle.functions.batchCount(p.reading.asset_id).call()
+        assert chain.call(oracle_world.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_index))
+    on_chain = anchored_batches(oracle_world.oracle, ASSET_A) + anchored_batches(oracle_world.oracle, ASSET_B)
+    assert sorted((a.asset_id, a.merkle_root, a.batch_index, a.count) for a in on_chain) == sorted(
+        (b.asset_id, b.root, b.batch_index, b.count) for b in batches)
+
+
+def test_no_proof_for_a_reading_not_anchored_yet(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    dev = oracle_world.devices_a[0]
+    with pytest.raises(ProofNotFound, match="not anchored"):
+        reading_proof(store, oracle_world.oracle, dev.address, 1)
+    relayer.build_batches(force=True)
+    with pytest.raises(ProofNotFound, match="not anchored"):
+        reading_proof(store, oracle_world.oracle, dev.address, 1)
+    with pytest.raises(ProofNotFound, match="no reading"):
+        reading_proof(store, oracle_world.oracle, dev.address, 99)
 
 
 def test_relayer_restart_recognises_mined_batch(pipeline, oracle_world, chain, tmp_path):
@@ -137,9 +157,9 @@ def test_relayer_restart_recognises_mined_batch(pipeline, oracle_world, chain, t
     assert store.batches(BatchStatus.SENT)
     fresh = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, relayer.config)
     fresh.flush(timeout_s=30)
-    assert len(store.batches(BatchStatus.ANCHORED)) == 1
-    assert len(oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)) == len(
-        {bytes(e["args"]["batchId"]) for e in oracle_world.oracle.events.BatchAnchored().get_logs(from_block=0)})
+    (anchored,) = store.batches(BatchStatus.ANCHORED)
+    assert [(a.merkle_root, a.batch_index) for a in anchored_batches(oracle_world.oracle, ASSET_A)] == [
+        (anchored.root, anchored.batch_index)]
 
 
 def test_relayer_built_batch_already_on_chain_is_not_sent_again(pipeline, oracle_world, chain):
@@ -199,6 +219,30 @@ def test_relayer_rebroadcasts_dropped_transaction(pipeline, oracle_world, chain)
     restarted = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, relayer.config)
     restarted.flush(timeout_s=30)  # nobody knows the tx: re-sent at once with the same nonce
     assert store.counts()["readings_anchored"] == 3
+
+
+def test_batch_whose_nonce_went_to_another_transaction_is_anchored_once(pipeline, oracle_world, chain):
+    """The contract keeps no per-root record, so the relayer must re-send such a batch exactly once."""
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    chain.rpc("evm_setAutomine", False)
+    try:
+        relayer.build_batches(force=True)
+        relayer.step()
+        sent = store.batches(BatchStatus.SENT)[0]
+        chain.rpc("anvil_dropTransaction", "0x" + sent.tx_hashes[0].hex())
+        other = {"to": oracle_world.outsider.address, "value": 1, "nonce": sent.nonce, "gas": 21_000,
+                 "chainId": chain.chain_id, **chain.fee_params()}
+        chain.w3.eth.send_raw_transaction(oracle_world.relayer.sign_transaction(other).raw_transaction)
+        chain.rpc("evm_mine")
+    finally:
+        chain.rpc("evm_setAutomine", True)
+    relayer.flush(timeout_s=30)
+    (anchored,) = store.batches(BatchStatus.ANCHORED)
+    assert anchored.nonce != sent.nonce
+    assert [(a.merkle_root, a.batch_index) for a in anchored_batches(oracle_world.oracle, ASSET_A)] == [(sent.root, 0)]
+    relayer.flush(timeout_s=5)
+    assert oracle_world.oracle.functions.batchCount(ASSET_A).call() == 1
 
 
 def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):

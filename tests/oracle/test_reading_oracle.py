@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rwa_sdk import errors
+from rwa_sdk.oracle import mmr
+from rwa_sdk.oracle.batch_log import anchored_batches
 from rwa_sdk.oracle.merkle import MerkleTree, leaf_of
 from rwa_sdk.oracle.reading import DeviceSigner, Reading, recover, struct_hash
 
@@ -31,11 +34,17 @@ def _anchor(chain, world, asset, readings, sender=None):
         min(r.period_start for r in readings), max(r.period_end for r in readings),
     )
     sent = chain.transact(fn, sender=sender or world.relayer)
-    return tree, sent.events(world.oracle, "BatchAnchored")[0]["batchId"], sent
+    return tree, sent.events(world.oracle, "BatchAnchored")[0]["batchIndex"], sent
 
 
-def _verify(chain, world, reading, signature, proof, batch_id):
-    return chain.call(world.oracle.functions.verifyReading(reading.as_tuple(), signature, proof, batch_id))
+def _path(world, asset, tree, reading, index):
+    """The reading's path to its batch root, then the batch root's path to its peak (from the logs)."""
+    roots = [b.merkle_root for b in anchored_batches(world.oracle, asset)]
+    return tree.proof(world.domain.digest(reading)) + mmr.proof(roots, index)
+
+
+def _verify(chain, world, reading, signature, proof, batch_index):
+    return chain.call(world.oracle.functions.verifyReading(reading.as_tuple(), signature, proof, batch_index))
 
 
 # -- construction ------------------------------------------------------------------------------
@@ -283,26 +292,53 @@ def test_anchor_future_batch_reverts(chain, oracle_world):
         chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, b"\x01" * 32, 1, 1, t, t + 3_600), sender=oracle_world.relayer)
 
 
-def test_anchor_same_root_twice_reverts_but_other_asset_may(chain, oracle_world):
+def test_batch_indexes_count_per_asset_from_zero(chain, oracle_world):
     t = chain.timestamp()
     fn = oracle_world.oracle.functions.anchorBatch
-    chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
-    with pytest.raises(errors.BatchAlreadyAnchored):
-        chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
-    chain.transact(fn(ASSET_B, b"\x01" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+    indexes = [chain.transact(fn(asset, bytes([i + 1]) * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+               .events(oracle_world.oracle, "BatchAnchored")[0]["batchIndex"]
+               for i, asset in enumerate((ASSET_A, ASSET_B, ASSET_A, ASSET_A))]
+    assert indexes == [0, 0, 1, 2]
+    assert [oracle_world.oracle.functions.batchCount(a).call() for a in (ASSET_A, ASSET_B)] == [3, 1]
 
 
 def test_anchor_records_batch_totals_and_event(chain, oracle_world):
     readings, _ = _batch(oracle_world, chain, 5)
-    tree, batch_id, sent = _anchor(chain, oracle_world, ASSET_A, readings)
+    tree, index, sent = _anchor(chain, oracle_world, ASSET_A, readings)
     event = sent.events(oracle_world.oracle, "BatchAnchored")[0]
     energy = sum(r.energy_wh for r in readings)
-    assert (event["merkleRoot"], event["count"], event["totalEnergyWh"]) == (tree.root, 5, energy)
-    assert batch_id == oracle_world.oracle.functions.batchIdOf(ASSET_A, tree.root).call()
-    batch = oracle_world.oracle.functions.getBatch(batch_id).call()
-    epoch = min(r.period_start for r in readings) // 86_400
-    assert tuple(batch[1:]) == (5, energy, epoch)
-    assert tuple(oracle_world.oracle.functions.totals(ASSET_A, epoch).call()) == (energy, 5)
+    start, end = min(r.period_start for r in readings), max(r.period_end for r in readings)
+    assert (event["assetId"], event["merkleRoot"], index) == (ASSET_A, tree.root, 0)
+    assert (event["count"], event["totalEnergyWh"], event["fromTime"], event["toTime"]) == (5, energy, start, end)
+    assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == [tree.root]
+    assert tuple(oracle_world.oracle.functions.totals(ASSET_A, start // 86_400).call()) == (energy, 5)
+
+
+def test_period_totals_roll_over_and_late_batches_count_in_their_own_period(chain, oracle_world):
+    """The latest period's totals share the asset's log slot; a later period moves them out."""
+    fn, day = oracle_world.oracle.functions, 86_400
+    d0 = (chain.timestamp() // day - 3) * day
+
+    def anchor(start, energy, count):
+        chain.transact(fn.anchorBatch(ASSET_A, os.urandom(32), count, energy, start, start + 60), sender=oracle_world.relayer)
+
+    anchor(d0 + 10, 100, 2)
+    anchor(d0 + day + 10, 200, 3)  # day 1 starts: day 0 moves out of the log slot
+    anchor(d0 + 20, 5, 1)  # late batch for day 0
+    anchor(d0 + day + 20, 7, 1)
+    assert [tuple(fn.totals(ASSET_A, d0 // day + i).call()) for i in range(3)] == [(105, 3), (207, 4), (0, 0)]
+    assert fn.periodEnergyWh(ASSET_A, d0, d0 + 2 * day).call() == 312
+    assert fn.periodEnergyWh(ASSET_A, d0 + day, d0 + 3 * day).call() == 207
+    assert fn.periodEnergyWh(ASSET_B, d0, d0 + 2 * day).call() == 0
+
+
+def test_batch_peaks_match_the_python_mountain_range(chain, oracle_world):
+    t = chain.timestamp()
+    roots = [bytes([i + 1]) * 32 for i in range(13)]
+    for n, root in enumerate(roots, start=1):
+        chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, root, 1, 1, t - 10, t), sender=oracle_world.relayer)
+        assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == mmr.peaks(roots[:n])
+    assert [b.merkle_root for b in anchored_batches(oracle_world.oracle, ASSET_A)] == roots
 
 
 # -- verifyReading -----------------------------------------------------------------------------
@@ -310,49 +346,94 @@ def test_anchor_records_batch_totals_and_event(chain, oracle_world):
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1001])
 def test_every_reading_of_a_batch_verifies_on_chain(chain, oracle_world, size):
     readings, sigs = _batch(oracle_world, chain, size)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
     picks = range(size) if size <= 7 else random.Random(size).sample(range(size), 12)
     for i in picks:
-        proof = tree.proof(oracle_world.domain.digest(readings[i]))
-        assert _verify(chain, oracle_world, readings[i], sigs[i], proof, batch_id) is True
+        proof = _path(oracle_world, ASSET_A, tree, readings[i], index)
+        assert _verify(chain, oracle_world, readings[i], sigs[i], proof, index) is True
+
+
+def test_readings_of_every_batch_verify_as_the_mountain_range_grows(chain, oracle_world):
+    """Batches 0..6 (mountains of 4, 2 and 1): each verifies with its path rebuilt at every size."""
+    anchored = []
+    for _ in range(7):
+        readings, sigs = _batch(oracle_world, chain, 3)
+        tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+        anchored.append((tree, index, readings[index % 3], sigs[index % 3]))
+        chain.mine(10)
+        for tree_i, index_i, reading, sig in anchored:
+            proof = _path(oracle_world, ASSET_A, tree_i, reading, index_i)
+            assert _verify(chain, oracle_world, reading, sig, proof, index_i) is True
+
+
+def test_proof_built_before_its_mountain_merged_no_longer_verifies(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 2)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    stale = _path(oracle_world, ASSET_A, tree, readings[0], index)
+    assert _verify(chain, oracle_world, readings[0], sigs[0], stale, index)
+    _anchor(chain, oracle_world, ASSET_A, _batch(oracle_world, chain, 1)[0])  # batches 0 and 1 merge
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[0], sigs[0], stale, index)
+    assert _verify(chain, oracle_world, readings[0], sigs[0], _path(oracle_world, ASSET_A, tree, readings[0], index), index)
+
+
+def test_verify_under_another_batch_index_of_the_same_mountain_reverts(chain, oracle_world):
+    """The mountain part of the path hashes in order, so it pins the batch index, not just the mountain."""
+    readings, sigs = _batch(oracle_world, chain, 2)
+    first, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    _anchor(chain, oracle_world, ASSET_A, _batch(oracle_world, chain, 1)[0])
+    proof = _path(oracle_world, ASSET_A, first, readings[1], index)
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[1], sigs[1], proof, index + 1)
+
+
+def test_verify_with_a_path_shorter_than_the_mountain_reverts(chain, oracle_world):
+    readings, sigs = _batch(oracle_world, chain, 1)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    _anchor(chain, oracle_world, ASSET_A, _batch(oracle_world, chain, 1)[0])
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[0], sigs[0], [], index)
 
 
 def test_verify_unknown_batch_reverts(chain, oracle_world):
     readings, sigs = _batch(oracle_world, chain, 2)
-    with pytest.raises(errors.BatchUnknown):
-        _verify(chain, oracle_world, readings[0], sigs[0], [], b"\x05" * 32)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    with pytest.raises(errors.BatchUnknown) as e:
+        _verify(chain, oracle_world, readings[0], sigs[0], _path(oracle_world, ASSET_A, tree, readings[0], index), 1)
+    assert (e.value.assetId, e.value.batchIndex) == (ASSET_A, 1)
 
 
 def test_verify_reading_not_in_batch_reverts(chain, oracle_world):
     readings, sigs = _batch(oracle_world, chain, 4)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings[:3])
-    proof = tree.proof(oracle_world.domain.digest(readings[0]))
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings[:3])
+    proof = _path(oracle_world, ASSET_A, tree, readings[0], index)
     with pytest.raises(errors.ReadingNotInBatch):
-        _verify(chain, oracle_world, readings[3], sigs[3], proof, batch_id)
+        _verify(chain, oracle_world, readings[3], sigs[3], proof, index)
 
 
 def test_verify_with_wrong_proof_reverts(chain, oracle_world):
     readings, sigs = _batch(oracle_world, chain, 4)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
-    proof = tree.proof(oracle_world.domain.digest(readings[1]))
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    proof = _path(oracle_world, ASSET_A, tree, readings[1], index)
     with pytest.raises(errors.ReadingNotInBatch):
-        _verify(chain, oracle_world, readings[0], sigs[0], proof, batch_id)
+        _verify(chain, oracle_world, readings[0], sigs[0], proof, index)
 
 
 def test_verify_reading_anchored_under_other_asset_reverts(chain, oracle_world):
     """A relayer that puts asset A's readings in asset B's batch cannot get them verified."""
     readings, sigs = _batch(oracle_world, chain, 3)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_B, readings)
+    _anchor(chain, oracle_world, ASSET_A, _batch(oracle_world, chain, 1)[0])  # A has a batch 0 too
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_B, readings)
     with pytest.raises(errors.ReadingNotInBatch):
-        _verify(chain, oracle_world, readings[0], sigs[0], tree.proof(oracle_world.domain.digest(readings[0])), batch_id)
+        _verify(chain, oracle_world, readings[0], sigs[0], _path(oracle_world, ASSET_B, tree, readings[0], index), index)
 
 
 def test_verify_reading_with_forged_signature_reverts(chain, oracle_world):
     readings, sigs = _batch(oracle_world, chain, 2)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, readings)
-    proof = tree.proof(oracle_world.domain.digest(readings[0]))
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    proof = _path(oracle_world, ASSET_A, tree, readings[0], index)
     with pytest.raises(errors.ReadingInvalidSignature):
-        _verify(chain, oracle_world, readings[0], sigs[1], proof, batch_id)
+        _verify(chain, oracle_world, readings[0], sigs[1], proof, index)
 
 
 def test_verify_reading_of_revoked_device_after_revocation_reverts(chain, oracle_world):
@@ -361,9 +442,9 @@ def test_verify_reading_of_revoked_device_after_revocation_reverts(chain, oracle
     chain.mine(400)
     r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, [r])
     with pytest.raises(errors.ReadingDeviceNotValid):
-        _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+        _verify(chain, oracle_world, r, sig, _path(oracle_world, ASSET_A, tree, r, index), index)
 
 
 def test_verify_reading_measured_before_revocation_still_verifies(chain, oracle_world):
@@ -372,17 +453,17 @@ def test_verify_reading_measured_before_revocation_still_verifies(chain, oracle_
     r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=100, length=60)
     sig = _signed(oracle_world, device, r)
     chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
-    assert _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    assert _verify(chain, oracle_world, r, sig, _path(oracle_world, ASSET_A, tree, r, index), index)
 
 
 def test_verify_over_capacity_reading_reverts_even_if_anchored(chain, oracle_world):
     device = oracle_world.devices_a[0]
     r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=CAPACITY_W)
     sig = _signed(oracle_world, device, r)
-    tree, batch_id, _ = _anchor(chain, oracle_world, ASSET_A, [r])
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, [r])
     with pytest.raises(errors.ReadingOverCapacity):
-        _verify(chain, oracle_world, r, sig, tree.proof(oracle_world.domain.digest(r)), batch_id)
+        _verify(chain, oracle_world, r, sig, _path(oracle_world, ASSET_A, tree, r, index), index)
 
 
 def test_anchor_batches_by_outsider_reverts(chain, oracle_world):
@@ -400,10 +481,10 @@ def test_anchor_batches_records_each_and_all_verify(chain, oracle_world):
         trees.append(tree)
         headers.append((asset, tree.root, len(rs), sum(r.energy_wh for r in rs), min(r.period_start for r in rs), max(r.period_end for r in rs)))
     sent = chain.transact(oracle_world.oracle.functions.anchorBatches(headers), sender=oracle_world.relayer)
-    ids = [e["batchId"] for e in sent.events(oracle_world.oracle, "BatchAnchored")]
-    assert len(ids) == 2
-    assert _verify(chain, oracle_world, ra[2], sa[2], trees[0].proof(oracle_world.domain.digest(ra[2])), ids[0])
-    assert _verify(chain, oracle_world, rb[1], sb[1], trees[1].proof(oracle_world.domain.digest(rb[1])), ids[1])
+    ids = [e["batchIndex"] for e in sent.events(oracle_world.oracle, "BatchAnchored")]
+    assert ids == [0, 0]
+    assert _verify(chain, oracle_world, ra[2], sa[2], _path(oracle_world, ASSET_A, trees[0], ra[2], 0), 0)
+    assert _verify(chain, oracle_world, rb[1], sb[1], _path(oracle_world, ASSET_B, trees[1], rb[1], 0), 0)
 
 
 def test_anchor_batches_is_all_or_nothing(chain, oracle_world):
@@ -412,5 +493,4 @@ def test_anchor_batches_is_all_or_nothing(chain, oracle_world):
     bad = (ASSET_A, bytes(32), 1, 1, t - 10, t)
     with pytest.raises(errors.BatchEmpty):
         chain.transact(oracle_world.oracle.functions.anchorBatches([good, bad]), sender=oracle_world.relayer)
-    batch_id = oracle_world.oracle.functions.batchIdOf(ASSET_A, b"\x02" * 32).call()
-    assert oracle_world.oracle.functions.getBatch(batch_id).call()[0] == 0
+    assert oracle_world.oracle.functions.batchCount(ASSET_A).call() == 0

@@ -7,12 +7,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rwa_sdk.oracle.merkle import MerkleError, MerkleTree, hash_pair, leaf_of, process_proof
+from rwa_sdk.oracle import mmr
+from rwa_sdk.oracle.merkle import (
+    MerkleError,
+    MerkleTree,
+    hash_pair,
+    leaf_of,
+    process_proof,
+)
 from rwa_sdk.oracle.reading import (
-    DeviceSigner, Reading, ReadingDomain, ReadingError, key_address, keccak256, recover, to_checksum,
+    DeviceSigner,
+    Reading,
+    ReadingDomain,
+    ReadingError,
+    keccak256,
+    key_address,
+    recover,
+    to_checksum,
 )
 from rwa_sdk.oracle.simulator import clear_sky_fraction, make_devices
-from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, SqliteStore
+from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, SqliteStore, StoreError
 
 DOMAIN = ReadingDomain(31337, "0x" + "12" * 20)
 ASSET = b"\x01" * 32
@@ -107,9 +121,9 @@ def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
     rs = [Reading(b"\x11" * 20, ASSET, i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 6)]
     store.insert_readings([(r, b"s" * 65, keccak256(bytes([r.seq]))) for r in rs])
     pending = store.pending_readings(ASSET, 0, 86_400, 3)
-    batch = store.create_batch(ASSET, b"r" * 32, b"i" * 32, [p.id for p in pending], 3, 101, 104)
+    batch = store.create_batch(ASSET, b"r" * 32, [p.id for p in pending], 3, 101, 104)
     with pytest.raises(Exception):
-        store.create_batch(ASSET, b"q" * 32, b"j" * 32, [pending[0].id], 1, 101, 102)
+        store.create_batch(ASSET, b"q" * 32, [pending[0].id], 1, 101, 102)
     store.mark_sent([batch], 7, b"h" * 32)
     store.mark_sent([batch], 7, b"g" * 32)
     store.close()
@@ -120,6 +134,31 @@ def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
     store.release_batch(batch)
     assert store.counts()["readings_pending"] == 5
     store.close()
+
+
+def test_store_records_the_batch_index_the_chain_gave(tmp_path):
+    store = SqliteStore(tmp_path / "s.db")
+    r = Reading(b"\x11" * 20, ASSET, 1, 100, 101, 1, 1, 0)
+    store.insert_readings([(r, b"s" * 65, b"d" * 32)])
+    batch = store.create_batch(ASSET, b"r" * 32, [store.find_reading(r.device, 1).id], 1, 100, 101)
+    assert store.batch(batch).batch_index is None
+    store.mark_anchored({batch: 41}, 9)
+    store.close()
+    store = SqliteStore(tmp_path / "s.db")
+    anchored = store.batch(batch)
+    assert (anchored.status, anchored.batch_index, anchored.block_number) == (BatchStatus.ANCHORED, 41, 9)
+    store.close()
+
+
+def test_store_refuses_a_file_of_another_layout(tmp_path):
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, batch_id BLOB NOT NULL UNIQUE)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="layout 0"):
+        SqliteStore(tmp_path / "old.db")
 
 
 def test_pv_model_is_dark_at_night_and_bright_at_noon():
@@ -137,3 +176,36 @@ def test_simulated_readings_are_consecutive_and_within_capacity():
             if previous is not None:
                 assert (r.seq, r.period_start, r.meter_wh) == (previous.seq + 1, previous.period_end, previous.meter_wh + r.energy_wh)
             previous = r
+
+
+def _appended_peaks(leaves):
+    """Peaks by height, appended one leaf at a time the way MerkleMountainRange.sol does."""
+    peaks = {}
+    for size, leaf in enumerate(leaves):
+        height = 0
+        while size >> height & 1:
+            leaf = keccak256(peaks[height] + leaf)
+            height += 1
+        peaks[height] = leaf
+    return [peaks[h] for h in range(len(leaves).bit_length() - 1, -1, -1) if len(leaves) >> h & 1]
+
+
+@given(st.integers(min_value=1, max_value=70), st.data())
+def test_mountain_range_proofs_climb_to_the_peaks_the_contract_keeps(size, data):
+    leaves = [keccak256(i.to_bytes(4, "big")) for i in range(size)]
+    peaks = mmr.peaks(leaves)
+    assert peaks == _appended_peaks(leaves)
+    assert len(peaks) == bin(size).count("1")
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    height, offset = mmr.position(size, index)
+    path = mmr.proof(leaves, index)
+    assert len(path) == height
+    peak = mmr.climb(leaves[index], path, offset)
+    assert peak in peaks and peak == peaks[[h for _, h in mmr.mountains(size)].index(height)]
+    if height:
+        assert mmr.climb(leaves[index], path, offset ^ 1) != peak  # the path pins the leaf's place
+
+
+def test_mountain_range_rejects_an_index_outside_it():
+    with pytest.raises(mmr.MountainRangeError):
+        mmr.proof([b"\x01" * 32], 1)

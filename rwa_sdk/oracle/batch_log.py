@@ -1,0 +1,55 @@
+"""The chain's record of anchored batches: ``ReadingOracle``'s ``BatchAnchored`` logs.
+
+The contract keeps only running totals and the peaks of each asset's mountain range of batch roots;
+a batch's root, index, reading count, energy and time span are in its log. The relayer finds its
+mined batches here (by asset and root, both indexed), and proofs rebuild the mountain range from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract import Contract
+
+from .reading import keccak256
+
+BATCH_ANCHORED_TOPIC = keccak256(b"BatchAnchored(bytes32,bytes32,uint256,uint32,uint96,uint64,uint64)")
+
+
+@dataclass(frozen=True)
+class AnchoredBatch:
+    """One ``BatchAnchored`` log."""
+
+    asset_id: bytes
+    merkle_root: bytes
+    batch_index: int
+    count: int
+    energy_wh: int
+    from_time: int
+    to_time: int
+    block_number: int
+
+
+def _decode(oracle: Contract, raw: Any) -> AnchoredBatch:
+    event = oracle.events.BatchAnchored().process_log(raw)
+    a = event["args"]
+    return AnchoredBatch(bytes(a["assetId"]), bytes(a["merkleRoot"]), a["batchIndex"], a["count"],
+                         a["totalEnergyWh"], a["fromTime"], a["toTime"], event["blockNumber"])
+
+
+def anchored_batches(oracle: Contract, asset_id: bytes, *, root: bytes | None = None, from_block: int = 0,
+                     to_block: int | str = "latest") -> list[AnchoredBatch]:
+    """The batches of ``asset_id`` (only those with ``root`` if given), in the order they were anchored."""
+    topics = ["0x" + BATCH_ANCHORED_TOPIC.hex(), "0x" + asset_id.hex()]
+    if root is not None:
+        topics.append("0x" + root.hex())
+    logs = oracle.w3.eth.get_logs({"address": oracle.address, "fromBlock": from_block, "toBlock": to_block,
+                                   "topics": topics})
+    return sorted((_decode(oracle, raw) for raw in logs), key=lambda b: b.batch_index)
+
+
+def batches_in_receipt(oracle: Contract, receipt: Any) -> list[AnchoredBatch]:
+    """The batches a mined transaction anchored."""
+    return [_decode(oracle, raw) for raw in receipt["logs"]
+            if raw["address"] == oracle.address and raw["topics"] and bytes(raw["topics"][0]) == BATCH_ANCHORED_TOPIC]

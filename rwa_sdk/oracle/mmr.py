@@ -1,0 +1,68 @@
+"""The Merkle Mountain Range of an asset's batch roots, as ``MerkleMountainRange.sol`` keeps it.
+
+The contract stores only the peaks; the leaves (batch roots, in anchoring order) are in the
+``BatchAnchored`` logs. From them this module rebuilds the peaks and the path from batch ``index`` to
+the peak of its mountain, which ``verifyReading`` takes after the reading's path to its batch root.
+Inner nodes hash their children in order (``keccak256(left ++ right)``), unlike the batch trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .reading import keccak256
+
+
+class MountainRangeError(ValueError):
+    """Unknown leaf index, or a leaf list that does not match the chain."""
+
+
+def position(size: int, index: int) -> tuple[int, int]:
+    """Height of the mountain holding leaf ``index`` of ``size`` leaves, and the leaf's offset in it."""
+    if not 0 <= index < size:
+        raise MountainRangeError(f"leaf {index} is not in a range of {size}")
+    height = (size ^ index).bit_length() - 1
+    return height, index & ((1 << height) - 1)
+
+
+def mountains(size: int) -> list[tuple[int, int]]:
+    """``(first leaf, height)`` of each mountain of a range of ``size`` leaves, highest first."""
+    out, start = [], 0
+    for height in range(size.bit_length() - 1, -1, -1):
+        if size >> height & 1:
+            out.append((start, height))
+            start += 1 << height
+    return out
+
+
+def _tree_root(leaves: Sequence[bytes]) -> bytes:
+    level = list(leaves)
+    while len(level) > 1:
+        level = [keccak256(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def peaks(leaves: Sequence[bytes]) -> list[bytes]:
+    """The peaks the contract holds after appending ``leaves`` (``batchPeaks``, highest first)."""
+    return [_tree_root(leaves[start:start + (1 << height)]) for start, height in mountains(len(leaves))]
+
+
+def proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The siblings from leaf ``index`` up to the peak of its mountain, lowest first."""
+    height, offset = position(len(leaves), index)
+    start = index - offset
+    level = list(leaves[start:start + (1 << height)])
+    path = []
+    for _ in range(height):
+        path.append(level[offset ^ 1])
+        level = [keccak256(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+        offset //= 2
+    return path
+
+
+def climb(leaf: bytes, path: Sequence[bytes], offset: int) -> bytes:
+    """The peak reached from ``leaf`` at ``offset`` in its mountain through ``path`` (the contract's ``climb``)."""
+    node = leaf
+    for i, sibling in enumerate(path):
+        node = keccak256(node + sibling) if (offset >> i) & 1 == 0 else keccak256(sibling + node)
+    return node
