@@ -11,6 +11,7 @@ import click
 from .daemon import DaemonConfig, proof, run, simulate
 from .proof import ProofNotFound
 from .relayer import RelayerConfig
+from .store import StoreError
 
 
 @click.group("oracle")
@@ -19,8 +20,8 @@ def oracle_cli() -> None:
 
 
 @oracle_cli.command("run")
-@click.option("--rpc", required=True, help="RPC URL of the chain the ReadingOracle lives on.")
-@click.option("--oracle", "oracle_address", required=True, help="ReadingOracle address.")
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
+@click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="ReadingOracle address [env RWA_ORACLE].")
 @click.option("--db", default=".rwa/oracle.db", show_default=True, help="SQLite store of readings and batches.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8787, show_default=True, type=int)
@@ -41,13 +42,17 @@ def run_cmd(rpc: str, oracle_address: str, db: str, host: str, port: int, batch_
     relayer = RelayerConfig(max_batch_size=batch_size, max_batch_age_s=batch_age,
                             max_batches_per_tx=batches_per_tx, confirmations=confirmations,
                             stuck_after_s=stuck_after, poll_interval_s=poll)
-    run(DaemonConfig(rpc, oracle_address, db, host, port, relayer, registry_ttl, shutdown_grace_s=grace))
+    try:
+        run(DaemonConfig(rpc, oracle_address, db, host, port, relayer, registry_ttl, shutdown_grace_s=grace))
+    except StoreError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
 
 
 @oracle_cli.command("simulate")
 @click.option("--url", default="http://127.0.0.1:8787", show_default=True, help="Ingest API of `rwa oracle run`.")
-@click.option("--rpc", required=True)
-@click.option("--oracle", "oracle_address", required=True)
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="[env RWA_RPC_URL]")
+@click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="[env RWA_ORACLE]")
 @click.option("--devices", default=10, show_default=True, type=int)
 @click.option("--rate", default=1.0, show_default=True, type=float, help="Readings per second, all devices together.")
 @click.option("--asset", default="0x" + "5e" * 32, show_default=True, help="Asset id (bytes32 hex).")
@@ -68,15 +73,16 @@ def simulate_cmd(url: str, rpc: str, oracle_address: str, devices: int, rate: fl
 @click.argument("device")
 @click.argument("seq", type=int)
 @click.option("--db", default=".rwa/oracle.db", show_default=True)
-@click.option("--rpc", required=True, help="RPC URL of the chain the ReadingOracle lives on.")
-@click.option("--oracle", "oracle_address", required=True, help="ReadingOracle address.")
-def proof_cmd(device: str, seq: int, db: str, rpc: str, oracle_address: str) -> None:
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
+@click.option("--oracle", "oracle_address", default=None, envvar="RWA_ORACLE",
+              help="ReadingOracle address [env RWA_ORACLE; default: the one the store anchors to].")
+def proof_cmd(device: str, seq: int, db: str, rpc: str, oracle_address: str | None) -> None:
     """Print the verifyReading(reading, signature, proof, batchIndex) arguments of a stored reading.
 
     The proof holds for the asset's batch count it prints; once later batches merge the reading's
     mountain, print it again."""
     try:
         click.echo(json.dumps(proof(db, device, seq, rpc, oracle_address).to_json(), indent=2))
-    except ProofNotFound as error:
+    except (ProofNotFound, StoreError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

@@ -21,7 +21,7 @@ from ..chain import Chain, ChainError, connect
 from .contracts import DEVICE_TYPES
 from .ingest import Ingestor, IngestServer, RegistryDirectory
 from .metrics import Metrics
-from .proof import ReadingProof, reading_proof
+from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
 from .relayer import Relayer, RelayerConfig
 from .simulator import SimDevice, SimStats, Simulator, make_devices
@@ -69,6 +69,14 @@ class OracleDaemon:
             raise ChainError("the relayer needs a signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE")
         Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
         self.store = SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+        try:
+            self._wire(config, chain)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def _wire(self, config: DaemonConfig, chain: Chain) -> None:
+        """The contracts, ingest rules, relayer and HTTP server around the open store."""
         self.oracle = chain.contract("ReadingOracle", config.oracle_address)
         registry = chain.contract("DeviceRegistry", self.oracle.functions.registry().call())
         skew = config.max_clock_skew_s
@@ -142,7 +150,11 @@ def run(
 ) -> None:
     """Run ingest + relayer until SIGTERM/SIGINT (or a fatal relayer error); what ``rwa oracle run`` calls."""
     chain = _connect(config, private_key)
-    daemon = OracleDaemon(config, chain).start()
+    try:
+        daemon = OracleDaemon(config, chain).start()
+    except BaseException:
+        chain.close()
+        raise
     stop = threading.Event()
 
     def _signal(signum: int, _frame: Any) -> None:
@@ -164,14 +176,22 @@ def run(
         raise daemon.relayer_error
 
 
-def proof(db_path: str, device: str, seq: int, rpc_url: str, oracle_address: str) -> ReadingProof:
-    """The proof ``verifyReading`` accepts for reading ``seq`` of ``device`` (what ``rwa oracle proof`` prints)."""
+def proof(db_path: str, device: str, seq: int, rpc_url: str, oracle_address: str | None = None) -> ReadingProof:
+    """The proof ``verifyReading`` accepts for reading ``seq`` of ``device`` (what ``rwa oracle proof`` prints).
+
+    The oracle defaults to the one the store's relayer anchored to."""
     store = SqliteStore(db_path)
-    chain = connect(rpc_url)
     try:
-        return reading_proof(store, chain.contract("ReadingOracle", oracle_address), address_bytes(device), seq)
+        bound = store.binding()
+        if oracle_address is None and bound is None:
+            raise ProofNotFound(f"{db_path} has anchored nothing yet: name the oracle")
+        chain = connect(rpc_url)
+        try:
+            oracle = chain.contract("ReadingOracle", oracle_address or bound.oracle)
+            return reading_proof(store, oracle, address_bytes(device), seq)
+        finally:
+            chain.close()
     finally:
-        chain.close()
         store.close()
 
 

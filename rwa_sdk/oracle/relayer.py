@@ -30,7 +30,7 @@ from ..chain import Chain
 from .batch_log import anchored_batches, batches_in_receipt
 from .merkle import MerkleTree
 from .metrics import Metrics
-from .store import BatchRecord, BatchStatus, ReadingStore, StoredReading
+from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, StoredReading
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
 
@@ -52,7 +52,7 @@ class RelayerConfig:
     gas_margin: float = 1.25
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
-    from_block: int = 0  # where to start looking for BatchAnchored logs
+    from_block: int = 0  # no BatchAnchored log of ours is older (a batch is looked for from when it was cut)
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Relayer:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.state = RelayerState()
+        store.bind(OracleBinding.of(oracle))  # its batches and this oracle's logs must describe the same thing
         self.epoch_length = oracle.functions.epochLength().call()
         self._inflight: _InFlight | None = None
         self._nonce: int | None = None
@@ -175,7 +176,8 @@ class Relayer:
         energy = sum(r.reading.energy_wh for r in rows)
         start = min(r.reading.period_start for r in rows)
         end = max(r.reading.period_end for r in rows)
-        batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end)
+        batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end,
+                                        self.w3.eth.block_number)
         log.info("batch %d: %d readings of asset %s, root %s", batch, len(rows), asset.hex()[:12], tree.root.hex())
         return batch
 
@@ -337,7 +339,8 @@ class Relayer:
         """Mark batches found on chain as anchored (by their BatchAnchored log); return the others."""
         remaining = []
         for b in batches:
-            found = anchored_batches(self.oracle, b.asset_id, root=b.root, from_block=self.config.from_block)
+            found = anchored_batches(self.oracle, b.asset_id, root=b.root,
+                                     from_block=max(self.config.from_block, b.built_block))
             if not found:
                 remaining.append(b)
                 continue

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .reading import Reading
 
@@ -63,6 +63,26 @@ class BatchRecord:
     tx_hashes: tuple[bytes, ...]
     block_number: int | None
     batch_index: int | None  # the asset's batch number on chain (``verifyReading``'s handle), once anchored
+    built_block: int  # the chain's block when the batch was cut: it cannot be mined before
+
+
+@dataclass(frozen=True)
+class OracleBinding:
+    """The one oracle a store's batches are anchored to. The genesis hash tells a restarted development
+    chain (same chain id, often the same oracle address) from the one the store was filled on."""
+
+    chain_id: int
+    genesis: bytes
+    oracle: str
+
+    @classmethod
+    def of(cls, oracle: Any) -> OracleBinding:
+        """The binding of a web3 ``ReadingOracle`` contract on its chain."""
+        w3 = oracle.w3
+        return cls(w3.eth.chain_id, bytes(w3.eth.get_block(0)["hash"]), oracle.address)
+
+    def describe(self) -> str:
+        return f"ReadingOracle {self.oracle} on chain {self.chain_id} (genesis 0x{self.genesis.hex()[:12]}…)"
 
 
 class ReadingStore(Protocol):
@@ -75,7 +95,7 @@ class ReadingStore(Protocol):
     def pending_summary(self) -> list[tuple[bytes, int, int, float]]: ...
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]: ...
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
-                     energy_wh: int, from_time: int, to_time: int) -> int: ...
+                     energy_wh: int, from_time: int, to_time: int, built_block: int) -> int: ...
     def batches(self, status: BatchStatus) -> list[BatchRecord]: ...
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None: ...
     def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None: ...
@@ -83,6 +103,11 @@ class ReadingStore(Protocol):
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
     def counts(self) -> dict[str, int]: ...
+    def bind(self, binding: OracleBinding) -> None: ...
+    def binding(self) -> OracleBinding | None: ...
+    def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]: ...
+    def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None: ...
+    def forget_chain_roots(self, asset_id: bytes) -> None: ...
     def close(self) -> None: ...
 
 
@@ -120,8 +145,23 @@ CREATE TABLE IF NOT EXISTS batches (
     tx_hashes BLOB NOT NULL DEFAULT x'',
     block_number INTEGER,
     batch_index INTEGER,
+    built_block INTEGER NOT NULL,
     created_at REAL NOT NULL,
     UNIQUE (asset, root)
+);
+CREATE TABLE IF NOT EXISTS chain_roots (
+    asset BLOB NOT NULL,
+    batch_index INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    PRIMARY KEY (asset, batch_index)
+);
+CREATE TABLE IF NOT EXISTS chain_sync (
+    asset BLOB PRIMARY KEY,
+    synced_block INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY,
@@ -245,17 +285,17 @@ class SqliteStore:
         return [_stored(row) for row in rows]
 
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
-                     energy_wh: int, from_time: int, to_time: int) -> int:
+                     energy_wh: int, from_time: int, to_time: int, built_block: int) -> int:
         """Record a batch and assign its readings to it, atomically."""
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 cur.execute(
-                    "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, created_at)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, built_block,"
+                    " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
-                     BatchStatus.BUILT.value, time.time()),
+                     BatchStatus.BUILT.value, built_block, time.time()),
                 )
                 batch = cur.lastrowid
                 cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
@@ -345,6 +385,58 @@ class SqliteStore:
             **{f"batches_{s.value}": batches.get(s.value, 0) for s in BatchStatus},
         }
 
+    def bind(self, binding: OracleBinding) -> None:
+        """Tie the store to ``binding`` on first use; refuse a store already tied to another oracle or chain."""
+        with self._lock:
+            existing = self.binding()
+            if existing is None:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", [
+                    ("chain_id", str(binding.chain_id)), ("genesis", binding.genesis.hex()), ("oracle", binding.oracle)])
+                self._db.execute("COMMIT")
+            elif existing != binding:
+                raise StoreError(f"{self.path} holds the readings and batches of {existing.describe()}, not of "
+                                 f"{binding.describe()}: use another store file for it")
+
+    def binding(self) -> OracleBinding | None:
+        """The oracle this store's batches go to, once a relayer has used it."""
+        with self._lock:
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if "oracle" not in meta:
+            return None
+        return OracleBinding(int(meta["chain_id"]), bytes.fromhex(meta["genesis"]), meta["oracle"])
+
+    # -- copy of the chain's batch roots (for proofs) -------------------------------------------
+    def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]:
+        """The asset's batch roots as last read from the chain's logs, and the block read up to (-1: never)."""
+        with self._lock:
+            roots = [r for (r,) in self._db.execute(
+                "SELECT root FROM chain_roots WHERE asset=? ORDER BY batch_index", (asset_id,)).fetchall()]
+            row = self._db.execute("SELECT synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
+        return roots, row[0] if row else -1
+
+    def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None:
+        """Append roots ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO chain_roots (asset, batch_index, root) VALUES (?,?,?)",
+                                     [(asset_id, first_index + i, root) for i, root in enumerate(roots)])
+                self._db.execute("INSERT OR REPLACE INTO chain_sync (asset, synced_block) VALUES (?,?)",
+                                 (asset_id, synced_block))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def forget_chain_roots(self, asset_id: bytes) -> None:
+        """Drop the copy (it no longer matches the chain, e.g. after a reorg): it is read again."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM chain_roots WHERE asset=?", (asset_id,))
+            self._db.execute("DELETE FROM chain_sync WHERE asset=?", (asset_id,))
+            self._db.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -352,7 +444,7 @@ class SqliteStore:
 
 _COLUMNS = "id, device, seq, asset, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"
 _BATCH_COLUMNS = ("id, asset, root, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
-                  " block_number, batch_index")
+                  " block_number, batch_index, built_block")
 
 
 def _stored(row: tuple) -> StoredReading:
@@ -362,10 +454,10 @@ def _stored(row: tuple) -> StoredReading:
 
 
 def _batch(row: tuple) -> BatchRecord:
-    bid, asset, root, count, energy, start, end, status, nonce, hashes, block, index = row
+    bid, asset, root, count, energy, start, end, status, nonce, hashes, block, index, built = row
     tx_hashes = tuple(hashes[i:i + 32] for i in range(0, len(hashes), 32))
     return BatchRecord(bid, asset, root, count, int(energy), start, end, BatchStatus(status), nonce,
-                       tx_hashes, block, index)
+                       tx_hashes, block, index, built)
 
 
 def chunks(items: Iterable, size: int) -> Iterable[list]:

@@ -128,7 +128,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_anchors_each_reading_once(w
     device, seq = next(iter(stats.acked))
     out = subprocess.run(
         [sys.executable, "-m", "rwa_sdk.oracle", "proof", "0x" + device.hex(), str(seq), "--db", str(db),
-         "--rpc", world.url, "--oracle", world.contracts.oracle.address],
+         "--rpc", world.url],
         capture_output=True, text=True, env=daemon.env, cwd=ROOT, check=True,
     ).stdout
     printed = json.loads(out)

@@ -72,7 +72,7 @@ def test_simulated_devices_end_to_end_with_proof_verified_on_chain(world, daemon
     wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
     status, body = http_json("GET", f"{daemon.url}/v1/devices/{devices[0].signer.checksum}")
     assert body["lastSeq"] == devices[0].seq
-    p = proof(daemon.config.db_path, devices[0].signer.checksum, 2, world.url, world.contracts.oracle.address)
+    p = proof(daemon.config.db_path, devices[0].signer.checksum, 2, world.url)  # the oracle the store anchors to
     oracle = world.contracts.oracle
     assert oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_index).call()
     status, text = http_json("GET", daemon.url + "/metrics")

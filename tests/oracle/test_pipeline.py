@@ -14,9 +14,9 @@ from rwa_sdk.oracle.ingest import (
     Status,
     reading_item,
 )
-from rwa_sdk.oracle.proof import ProofNotFound, reading_proof
+from rwa_sdk.oracle.proof import ProofNotFound, asset_roots, reading_proof
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
-from rwa_sdk.oracle.store import BatchStatus, SqliteStore
+from rwa_sdk.oracle.store import BatchStatus, OracleBinding, SqliteStore, StoreError
 
 from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
@@ -146,6 +146,43 @@ def test_no_proof_for_a_reading_not_anchored_yet(pipeline, oracle_world, chain):
         reading_proof(store, oracle_world.oracle, dev.address, 1)
     with pytest.raises(ProofNotFound, match="no reading"):
         reading_proof(store, oracle_world.oracle, dev.address, 99)
+
+
+def test_a_store_of_another_chain_is_refused_by_relayer_and_proofs(pipeline, oracle_world, chain):
+    """A development chain restarted with the same oracle address is another chain: its genesis differs."""
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer.flush(timeout_s=30)
+    dev = oracle_world.devices_a[0]
+    assert reading_proof(store, oracle_world.oracle, dev.address, 1).batch_index == 0
+    elsewhere = SqliteStore(store.path + ".other")
+    try:
+        elsewhere.bind(OracleBinding(chain.chain_id, b"\x07" * 32, oracle_world.oracle.address))
+        with pytest.raises(StoreError, match="use another store file"):
+            Relayer(chain, oracle_world.oracle, elsewhere, oracle_world.relayer)
+        with pytest.raises(ProofNotFound, match="store's batches went to"):
+            reading_proof(elsewhere, oracle_world.oracle, dev.address, 1)
+    finally:
+        elsewhere.close()
+
+
+def test_the_stores_copy_of_batch_roots_follows_the_chain_through_a_reorg(pipeline, oracle_world, chain):
+    _, _, store = pipeline
+    t = chain.timestamp()
+
+    def anchor(root):
+        chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_B, root, 1, 1, t - 10, t), sender=oracle_world.relayer)
+
+    anchor(b"\x0a" * 32)
+    snapshot = chain.snapshot()
+    anchor(b"\x0b" * 32)
+    assert asset_roots(store, oracle_world.oracle, ASSET_B) == ([b"\x0a" * 32, b"\x0b" * 32], 2)
+    assert store.chain_roots(ASSET_B) == ([b"\x0a" * 32, b"\x0b" * 32], chain.w3.eth.block_number)
+    chain.revert(snapshot)  # the block holding 0x0b.. is gone; another batch takes its place
+    anchor(b"\x0c" * 32)
+    anchor(b"\x0d" * 32)
+    assert asset_roots(store, oracle_world.oracle, ASSET_B) == ([b"\x0a" * 32, b"\x0c" * 32, b"\x0d" * 32], 3)
+    assert store.chain_roots(ASSET_B)[0] == [b"\x0a" * 32, b"\x0c" * 32, b"\x0d" * 32]
 
 
 def test_relayer_restart_recognises_mined_batch(pipeline, oracle_world, chain, tmp_path):

@@ -339,6 +339,9 @@ def test_batch_peaks_match_the_python_mountain_range(chain, oracle_world):
         chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, root, 1, 1, t - 10, t), sender=oracle_world.relayer)
         assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == mmr.peaks(roots[:n])
     assert [b.merkle_root for b in anchored_batches(oracle_world.oracle, ASSET_A)] == roots
+    in_small_ranges = anchored_batches(oracle_world.oracle, ASSET_A, chunk_blocks=3)
+    assert in_small_ranges == anchored_batches(oracle_world.oracle, ASSET_A)
+    assert [b.batch_index for b in in_small_ranges] == list(range(13))
 
 
 # -- verifyReading -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from rwa_sdk.oracle.reading import (
     to_checksum,
 )
 from rwa_sdk.oracle.simulator import clear_sky_fraction, make_devices
-from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, SqliteStore, StoreError
+from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, OracleBinding, SqliteStore, StoreError
 
 DOMAIN = ReadingDomain(31337, "0x" + "12" * 20)
 ASSET = b"\x01" * 32
@@ -121,9 +121,9 @@ def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
     rs = [Reading(b"\x11" * 20, ASSET, i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 6)]
     store.insert_readings([(r, b"s" * 65, keccak256(bytes([r.seq]))) for r in rs])
     pending = store.pending_readings(ASSET, 0, 86_400, 3)
-    batch = store.create_batch(ASSET, b"r" * 32, [p.id for p in pending], 3, 101, 104)
+    batch = store.create_batch(ASSET, b"r" * 32, [p.id for p in pending], 3, 101, 104, 5)
     with pytest.raises(Exception):
-        store.create_batch(ASSET, b"q" * 32, [pending[0].id], 1, 101, 102)
+        store.create_batch(ASSET, b"q" * 32, [pending[0].id], 1, 101, 102, 5)
     store.mark_sent([batch], 7, b"h" * 32)
     store.mark_sent([batch], 7, b"g" * 32)
     store.close()
@@ -140,13 +140,31 @@ def test_store_records_the_batch_index_the_chain_gave(tmp_path):
     store = SqliteStore(tmp_path / "s.db")
     r = Reading(b"\x11" * 20, ASSET, 1, 100, 101, 1, 1, 0)
     store.insert_readings([(r, b"s" * 65, b"d" * 32)])
-    batch = store.create_batch(ASSET, b"r" * 32, [store.find_reading(r.device, 1).id], 1, 100, 101)
+    batch = store.create_batch(ASSET, b"r" * 32, [store.find_reading(r.device, 1).id], 1, 100, 101, 7)
     assert store.batch(batch).batch_index is None
     store.mark_anchored({batch: 41}, 9)
     store.close()
     store = SqliteStore(tmp_path / "s.db")
     anchored = store.batch(batch)
-    assert (anchored.status, anchored.batch_index, anchored.block_number) == (BatchStatus.ANCHORED, 41, 9)
+    assert (anchored.status, anchored.batch_index, anchored.block_number, anchored.built_block) == (
+        BatchStatus.ANCHORED, 41, 9, 7)
+    store.close()
+
+
+def test_store_stays_bound_to_the_first_oracle_it_anchors_to(tmp_path):
+    first = OracleBinding(31337, b"\x01" * 32, "0x" + "ab" * 20)
+    store = SqliteStore(tmp_path / "s.db")
+    assert store.binding() is None
+    store.bind(first)
+    store.close()
+    store = SqliteStore(tmp_path / "s.db")
+    store.bind(first)
+    assert store.binding() == first
+    for other in (OracleBinding(31337, b"\x02" * 32, first.oracle), OracleBinding(1, first.genesis, first.oracle),
+                  OracleBinding(31337, first.genesis, "0x" + "cd" * 20)):
+        with pytest.raises(StoreError, match="use another store file"):
+            store.bind(other)
+    assert store.binding() == first
     store.close()
 
 
@@ -209,3 +227,15 @@ def test_mountain_range_proofs_climb_to_the_peaks_the_contract_keeps(size, data)
 def test_mountain_range_rejects_an_index_outside_it():
     with pytest.raises(mmr.MountainRangeError):
         mmr.proof([b"\x01" * 32], 1)
+
+
+def test_proof_command_explains_a_store_that_anchored_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from rwa_sdk.oracle.cli import oracle_cli
+
+    db = tmp_path / "empty.db"
+    SqliteStore(db).close()
+    result = CliRunner().invoke(oracle_cli, ["proof", "0x" + "11" * 20, "1", "--db", str(db), "--rpc", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "anchored nothing yet: name the oracle" in result.output
