@@ -22,7 +22,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from eth_abi import encode as abi_encode
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 
 from .metrics import Metrics
 from .reading import PubkeyCache, Reading, ReadingDomain, ReadingError, address_bytes, recover, to_checksum
@@ -32,6 +34,8 @@ log = logging.getLogger("rwa_sdk.oracle.ingest")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_READINGS_PER_REQUEST = 20_000
+MAX_SIGNATURE_BYTES = 1_024  # ECDSA is 65; contract devices (ERC-1271) may send longer ones
+ERC1271_SELECTOR = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
 
 
 class Reason(str, Enum):
@@ -98,16 +102,20 @@ class DirectoryUnavailable(RuntimeError):
 
 class DeviceDirectory(Protocol):
     def get(self, device: bytes) -> DeviceInfo | None: ...
+    def contract_signature_valid(self, device: bytes, digest: bytes, signature: bytes) -> bool: ...
 
 
 class StaticDirectory:
-    """Devices known in advance (benchmarks, tests, air-gapped ingest)."""
+    """Devices known in advance (benchmarks, tests, air-gapped ingest); all of them sign with a key."""
 
     def __init__(self, devices: dict[bytes, DeviceInfo]):
         self._devices = dict(devices)
 
     def get(self, device: bytes) -> DeviceInfo | None:
         return self._devices.get(device)
+
+    def contract_signature_valid(self, device: bytes, digest: bytes, signature: bytes) -> bool:
+        return False
 
     def set(self, device: bytes, info: DeviceInfo) -> None:
         self._devices[device] = info
@@ -127,6 +135,7 @@ class RegistryDirectory:
         self.max_entries = max_entries
         self._clock = clock
         self._cache: dict[bytes, tuple[float, DeviceInfo | None]] = {}
+        self._has_code: dict[bytes, tuple[float, bool]] = {}
         self._lock = threading.Lock()
 
     def get(self, device: bytes) -> DeviceInfo | None:
@@ -146,6 +155,32 @@ class RegistryDirectory:
                 self._cache.clear()
             self._cache[device] = (now, info)
         return info
+
+    def contract_signature_valid(self, device: bytes, digest: bytes, signature: bytes) -> bool:
+        """ERC-1271 ``isValidSignature`` of a device that is a contract, as the chain's ``SignatureChecker``.
+
+        Only readings whose ECDSA check failed come here, and a device without code is answered from a
+        cache, so a flood of bad signatures for key devices never reaches the node."""
+        w3 = self.registry.w3
+        now = self._clock()
+        with self._lock:
+            hit = self._has_code.get(device)
+        try:
+            if hit is None or now - hit[0] >= self.ttl_s:
+                hit = (now, len(w3.eth.get_code(to_checksum(device))) > 0)
+                with self._lock:
+                    if len(self._has_code) >= self.max_entries:
+                        self._has_code.clear()
+                    self._has_code[device] = hit
+            if not hit[1]:
+                return False
+            call = ERC1271_SELECTOR + abi_encode(["bytes32", "bytes"], [digest, signature])
+            result = bytes(w3.eth.call({"to": to_checksum(device), "data": call}))
+        except ContractLogicError:
+            return False  # the wallet reverted: not its signature
+        except Exception as exc:  # any transport or node failure
+            raise DirectoryUnavailable(str(exc)) from None
+        return result[:32] == ERC1271_SELECTOR.ljust(32, b"\0")
 
 
 class Ingestor:
@@ -203,7 +238,11 @@ class Ingestor:
             return Result(Status.REJECTED, Reason.OVER_CAPACITY)
         digest = self.domain.digest(reading)
         if recover(digest, signature, self._pubkeys) != reading.device:
-            return Result(Status.REJECTED, Reason.BAD_SIGNATURE)
+            try:  # a device that is a contract signs through ERC-1271 (the slow path, off the key path)
+                if not self.directory.contract_signature_valid(reading.device, digest, signature):
+                    return Result(Status.REJECTED, Reason.BAD_SIGNATURE)
+            except DirectoryUnavailable:
+                return Result(Status.REJECTED, Reason.REGISTRY_UNAVAILABLE, "device registry unreachable, retry")
         return reading, signature, digest
 
     def submit(self, items: Sequence[Any]) -> list[Result]:
@@ -283,8 +322,8 @@ def _signature(item: dict) -> bytes:
     if not isinstance(value, str):
         raise ReadingError("signature must be a hex string")
     body = value[2:] if value[:2] in ("0x", "0X") else value
-    if len(body) != 130:
-        raise ReadingError("signature must be 65 bytes")
+    if not 130 <= len(body) <= 2 * MAX_SIGNATURE_BYTES or len(body) % 2:
+        raise ReadingError(f"signature must be 65 to {MAX_SIGNATURE_BYTES} bytes")
     try:
         return bytes.fromhex(body)
     except ValueError:

@@ -332,6 +332,15 @@ def test_period_totals_roll_over_and_late_batches_count_in_their_own_period(chai
     assert fn.periodEnergyWh(ASSET_B, d0, d0 + 2 * day).call() == 0
 
 
+def test_period_energy_beyond_uint96_reverts_instead_of_wrapping(chain, oracle_world):
+    t = chain.timestamp()
+    fn = oracle_world.oracle.functions.anchorBatch
+    chain.transact(fn(ASSET_A, b"\x01" * 32, 1, 2**96 - 1, t - 10, t), sender=oracle_world.relayer)
+    with pytest.raises(errors.SafeCastOverflowedUintDowncast):
+        chain.transact(fn(ASSET_A, b"\x02" * 32, 1, 1, t - 10, t), sender=oracle_world.relayer)
+    assert oracle_world.oracle.functions.batchCount(ASSET_A).call() == 1
+
+
 def test_batch_peaks_match_the_python_mountain_range(chain, oracle_world):
     t = chain.timestamp()
     roots = [bytes([i + 1]) * 32 for i in range(13)]
