@@ -38,12 +38,13 @@ def _decode(oracle: Contract, raw: Any) -> AnchoredBatch:
                          a["totalEnergyWh"], a["fromTime"], a["toTime"], event["blockNumber"])
 
 
-def anchored_batches(oracle: Contract, asset_id: bytes, *, root: bytes | None = None, from_block: int = 0,
+def anchored_batches(oracle: Contract, asset_id: bytes | None, *, root: bytes | None = None, from_block: int = 0,
                      to_block: int | str = "latest", chunk_blocks: int = 10_000) -> list[AnchoredBatch]:
-    """The batches of ``asset_id`` (only those with ``root`` if given), in the order they were anchored.
+    """The batches of ``asset_id`` (of every asset if None; only those with ``root`` if given), in the order
+    they were anchored.
 
     Logs are asked for ``chunk_blocks`` blocks at a time: public RPC providers cap the range of one query."""
-    topics = ["0x" + BATCH_ANCHORED_TOPIC.hex(), "0x" + asset_id.hex()]
+    topics: list[str | None] = ["0x" + BATCH_ANCHORED_TOPIC.hex(), None if asset_id is None else "0x" + asset_id.hex()]
     if root is not None:
         topics.append("0x" + root.hex())
     last = oracle.w3.eth.block_number if to_block == "latest" else int(to_block)
@@ -51,7 +52,7 @@ def anchored_batches(oracle: Contract, asset_id: bytes, *, root: bytes | None = 
     for start in range(from_block, last + 1, chunk_blocks):
         found += oracle.w3.eth.get_logs({"address": oracle.address, "fromBlock": start,
                                          "toBlock": min(start + chunk_blocks - 1, last), "topics": topics})
-    return sorted((_decode(oracle, raw) for raw in found), key=lambda b: b.batch_index)
+    return sorted((_decode(oracle, raw) for raw in found), key=lambda b: (b.block_number, b.batch_index))
 
 
 def batches_in_receipt(oracle: Contract, receipt: Any) -> list[AnchoredBatch]:

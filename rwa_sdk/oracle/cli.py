@@ -29,18 +29,21 @@ def oracle_cli() -> None:
 @click.option("--batch-age", default=30.0, show_default=True, type=float, help="Seconds before a partial batch is cut.")
 @click.option("--batches-per-tx", default=8, show_default=True, type=int)
 @click.option("--confirmations", default=1, show_default=True, type=int)
+@click.option("--reorg-window", default=64, show_default=True, type=int,
+              help="Blocks during which an anchor is checked again (a reorg may undo it).")
 @click.option("--stuck-after", default=60.0, show_default=True, type=float, help="Seconds before a pending tx is replaced.")
 @click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between relayer steps.")
 @click.option("--registry-ttl", default=30.0, show_default=True, type=float, help="Seconds a device lookup is cached.")
 @click.option("--grace", default=30.0, show_default=True, type=float, help="Seconds to finish the batch in flight on SIGTERM.")
 @click.option("--log-level", default="INFO", show_default=True)
 def run_cmd(rpc: str, oracle_address: str, db: str, host: str, port: int, batch_size: int, batch_age: float,
-            batches_per_tx: int, confirmations: int, stuck_after: float, poll: float, registry_ttl: float,
+            batches_per_tx: int, confirmations: int, reorg_window: int, stuck_after: float, poll: float, registry_ttl: float,
             grace: float, log_level: str) -> None:
     """Serve POST /v1/readings and anchor verified readings (key from RWA_PRIVATE_KEY or RWA_KEYSTORE)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     relayer = RelayerConfig(max_batch_size=batch_size, max_batch_age_s=batch_age,
                             max_batches_per_tx=batches_per_tx, confirmations=confirmations,
+                            reorg_window_blocks=reorg_window,
                             stuck_after_s=stuck_after, poll_interval_s=poll)
     try:
         run(DaemonConfig(rpc, oracle_address, db, host, port, relayer, registry_ttl, shutdown_grace_s=grace))

@@ -53,6 +53,8 @@ class RelayerConfig:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     from_block: int = 0  # no BatchAnchored log of ours is older (a batch is looked for from when it was cut)
+    reorg_window_blocks: int = 64  # anchors this recent are checked again: a reorg may still undo them
+    recheck_interval_s: float = 15.0
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Relayer:
         self.epoch_length = oracle.functions.epochLength().call()
         self._inflight: _InFlight | None = None
         self._nonce: int | None = None
+        self._rechecked_at = float("-inf")
 
     # -- main loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
@@ -141,7 +144,36 @@ class Relayer:
             built = self.store.batches(BatchStatus.BUILT)
         if built:
             return self._send(built[: self.config.max_batches_per_tx])
+        if self.clock() - self._rechecked_at >= self.config.recheck_interval_s:
+            return self.recheck_recent()
         return False
+
+    def recheck_recent(self) -> bool:
+        """Look again at the anchors of the last ``reorg_window_blocks`` blocks; True if a reorg undid one.
+
+        A batch whose log is gone goes back to SENT under its original nonce (the dropped transaction may
+        come back from the mempool, and must not be mined alongside a second one); a batch mined again in
+        another block gets that block and its new index."""
+        self._rechecked_at = self.clock()
+        latest = self.w3.eth.block_number
+        recent = self.store.anchored_since(max(0, latest - self.config.reorg_window_blocks))
+        if not recent:
+            return False
+        since = min(b.built_block for b in recent)
+        on_chain = {(a.asset_id, a.merkle_root): a for a in anchored_batches(self.oracle, None, from_block=since)}
+        gone = []
+        for b in recent:
+            found = on_chain.get((b.asset_id, b.root))
+            if found is None:
+                gone.append(b)
+            elif (found.block_number, found.batch_index) != (b.block_number, b.batch_index):
+                self.store.mark_anchored({b.id: found.batch_index}, found.block_number)
+        if gone:
+            log.warning("a reorg undid the anchors of batches %s: following them again", [b.id for b in gone])
+            self.metrics.inc("relayer_reorged_batches_total", len(gone), help_text="anchors undone by a reorg")
+            self.store.reopen([b.id for b in gone])
+            self._inflight = None
+        return bool(gone)
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Anchor everything pending now (ignoring batch age); for tests and shutdown scripts."""

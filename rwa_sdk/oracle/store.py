@@ -99,6 +99,8 @@ class ReadingStore(Protocol):
     def batches(self, status: BatchStatus) -> list[BatchRecord]: ...
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None: ...
     def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None: ...
+    def anchored_since(self, block_number: int) -> list[BatchRecord]: ...
+    def reopen(self, batch_ids: Sequence[int]) -> None: ...
     def release_batch(self, batch_id: int) -> None: ...
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
@@ -345,6 +347,22 @@ class SqliteStore:
                 "UPDATE batches SET status=?, block_number=?, batch_index=? WHERE id=?",
                 [(BatchStatus.ANCHORED.value, block_number, index, b) for b, index in batch_indexes.items()],
             )
+            self._db.execute("COMMIT")
+
+    def anchored_since(self, block_number: int) -> list[BatchRecord]:
+        """Anchored batches mined at ``block_number`` or later (those a reorg could still undo)."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE status=? AND block_number>=?"
+                                    " ORDER BY id", (BatchStatus.ANCHORED.value, block_number)).fetchall()
+        return [_batch(row) for row in rows]
+
+    def reopen(self, batch_ids: Sequence[int]) -> None:
+        """A reorg undid these anchors: back to SENT, keeping their nonce and transactions (so a re-send
+        replaces the original transaction instead of racing it)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("UPDATE batches SET status=?, block_number=NULL, batch_index=NULL WHERE id=?",
+                                 [(BatchStatus.SENT.value, b) for b in batch_ids])
             self._db.execute("COMMIT")
 
     def release_batch(self, batch_id: int) -> None:

@@ -282,6 +282,36 @@ def test_batch_whose_nonce_went_to_another_transaction_is_anchored_once(pipeline
     assert oracle_world.oracle.functions.batchCount(ASSET_A).call() == 1
 
 
+def test_an_anchor_undone_by_a_reorg_is_sent_again_under_its_nonce_and_counted_once(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    before_anchor = chain.snapshot()
+    relayer.flush(timeout_s=30)
+    (first,) = store.batches(BatchStatus.ANCHORED)
+    assert relayer.recheck_recent() is False
+    chain.revert(before_anchor)  # the block with the anchor is gone
+    assert relayer.recheck_recent() is True
+    (reopened,) = store.batches(BatchStatus.SENT)
+    assert (reopened.id, reopened.nonce, reopened.batch_index) == (first.id, first.nonce, None)
+    assert relayer.metrics.value("relayer_reorged_batches_total") == 1
+    relayer.flush(timeout_s=30)
+    (again,) = store.batches(BatchStatus.ANCHORED)
+    assert again.nonce == first.nonce
+    assert [(a.merkle_root, a.batch_index) for a in anchored_batches(oracle_world.oracle, ASSET_A)] == [(first.root, 0)]
+    assert relayer.recheck_recent() is False
+
+
+def test_recheck_follows_an_anchor_mined_again_in_another_block(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer.flush(timeout_s=30)
+    (first,) = store.batches(BatchStatus.ANCHORED)
+    store.mark_anchored({first.id: 5}, first.block_number - 1)  # as if seen before a reorg moved it
+    assert relayer.recheck_recent() is False
+    (fixed,) = store.batches(BatchStatus.ANCHORED)
+    assert (fixed.block_number, fixed.batch_index) == (first.block_number, 0)
+
+
 def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
     ingestor, _, store = pipeline
     relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
