@@ -222,9 +222,9 @@ class Relayer:
         return self.oracle.functions.anchorBatches(headers)
 
     def _send(self, batches: Sequence[BatchRecord]) -> bool:
-        batches = self._drop_already_anchored(batches)
+        batches = self._not_on_chain(batches)
         if not batches:
-            return True
+            return False
         fn = self._call(batches)
         try:
             gas = int(fn.estimate_gas({"from": self.account.address}) * self.config.gas_margin)
@@ -288,15 +288,16 @@ class Relayer:
         nonce = sent[0].nonce
         group = [b for b in sent if b.nonce == nonce]
         hashes = {h for b in group for h in b.tx_hashes}
-        for tx_hash in hashes:
-            receipt = self._receipt(tx_hash)
-            if receipt is None:
-                continue
+        receipt = self._any_receipt(hashes)
+        if receipt is not None:
             return self._on_receipt(group, receipt)
         # no receipt: perhaps anchored by a transaction we do not know, or the nonce went elsewhere
         latest_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
         if latest_nonce > nonce:
-            remaining = self._drop_already_anchored(group)
+            receipt = self._any_receipt(hashes)  # ours may have been mined between the two questions
+            if receipt is not None:
+                return self._on_receipt(group, receipt)
+            remaining = self._not_on_chain(group)
             if remaining:
                 log.warning("nonce %d was used by another transaction; re-sending batches", nonce)
                 self._requeue(remaining)
@@ -315,7 +316,7 @@ class Relayer:
         block = receipt["blockNumber"]
         if receipt["status"] != 1:
             log.error("anchor tx reverted in block %d; checking the batches on chain", block)
-            remaining = self._drop_already_anchored(group)
+            remaining = self._not_on_chain(group)
             if remaining:
                 self._requeue(remaining)
             return True
@@ -367,25 +368,35 @@ class Relayer:
         self._nonce = None
         self._send(group)
 
-    def _drop_already_anchored(self, batches: Sequence[BatchRecord]) -> list[BatchRecord]:
-        """Mark batches found on chain as anchored (by their BatchAnchored log); return the others."""
-        remaining = []
+    def _not_on_chain(self, batches: Sequence[BatchRecord]) -> list[BatchRecord]:
+        """The batches with no BatchAnchored log: only these may be sent (again).
+
+        A batch whose log is there is marked anchored once it has its confirmations, and is waited for
+        until then (the contract would count it twice if it were sent again)."""
+        missing = []
         for b in batches:
             found = anchored_batches(self.oracle, b.asset_id, root=b.root,
                                      from_block=max(self.config.from_block, b.built_block))
             if not found:
-                remaining.append(b)
+                missing.append(b)
                 continue
             block = found[0].block_number
             if self.w3.eth.block_number - block + 1 < self.config.confirmations:
-                remaining.append(b)  # seen but not yet confirmed: keep following it
-                continue
+                continue  # seen, not yet confirmed: wait for it, never send it again
             log.info("batch %d already on chain (block %d): not sending it again", b.id, block)
             self.store.mark_anchored({b.id: found[0].batch_index}, block)
             self.state.anchored_batches += 1
             self.metrics.inc("batches_anchored_total", help_text="batches anchored with enough confirmations")
             self.metrics.inc("readings_anchored_total", b.count, help_text="readings anchored with enough confirmations")
-        return remaining
+        return missing
+
+    def _any_receipt(self, hashes: set[bytes]) -> Any:
+        """The receipt of whichever of these transactions (same nonce) was mined, if one was."""
+        for tx_hash in hashes:
+            receipt = self._receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+        return None
 
     def _receipt(self, tx_hash: bytes) -> Any:
         try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -201,6 +202,19 @@ class SqliteStore:
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction under the store's lock: committed at the end, rolled back on any error."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
     def _check_version(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         has_tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='batches'").fetchone()[0]
@@ -219,28 +233,21 @@ class SqliteStore:
         """
         now = time.time()
         outcomes: list[InsertOutcome] = []
-        with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                for r, sig, digest in items:
-                    cur.execute(
-                        "INSERT INTO readings (device, seq, asset, period_start, period_end, energy_wh, meter_wh,"
-                        " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-                        " ON CONFLICT (device, seq) DO NOTHING",
-                        (r.device, _i(r.seq), r.asset_id, _i(r.period_start), _i(r.period_end), _i(r.energy_wh),
-                         _i(r.meter_wh), r.flags, sig, digest, now),
-                    )
-                    if cur.rowcount == 1:
-                        outcomes.append(InsertOutcome.INSERTED)
-                    else:
-                        row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
-                        same = row is not None and row[0] == digest
-                        outcomes.append(InsertOutcome.DUPLICATE if same else InsertOutcome.CONFLICT)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._write() as cur:
+            for r, sig, digest in items:
+                cur.execute(
+                    "INSERT INTO readings (device, seq, asset, period_start, period_end, energy_wh, meter_wh,"
+                    " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (device, seq) DO NOTHING",
+                    (r.device, _i(r.seq), r.asset_id, _i(r.period_start), _i(r.period_end), _i(r.energy_wh),
+                     _i(r.meter_wh), r.flags, sig, digest, now),
+                )
+                if cur.rowcount == 1:
+                    outcomes.append(InsertOutcome.INSERTED)
+                else:
+                    row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
+                    same = row is not None and row[0] == digest
+                    outcomes.append(InsertOutcome.DUPLICATE if same else InsertOutcome.CONFLICT)
         return outcomes
 
     def existing_digest(self, device: bytes, seq: int) -> bytes | None:
@@ -289,25 +296,18 @@ class SqliteStore:
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int, built_block: int) -> int:
         """Record a batch and assign its readings to it, atomically."""
-        with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                cur.execute(
-                    "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, built_block,"
-                    " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
-                     BatchStatus.BUILT.value, built_block, time.time()),
-                )
-                batch = cur.lastrowid
-                cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
-                cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,))
-                if cur.fetchone()[0] != len(reading_ids):
-                    raise StoreError("a reading of the new batch was already batched")
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, built_block,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
+                 BatchStatus.BUILT.value, built_block, time.time()),
+            )
+            batch = cur.lastrowid
+            cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
+            cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,))
+            if cur.fetchone()[0] != len(reading_ids):
+                raise StoreError("a reading of the new batch was already batched")
         return batch
 
     def batches(self, status: BatchStatus | None = None) -> list[BatchRecord]:
@@ -322,32 +322,20 @@ class SqliteStore:
 
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None:
         """Remember a signed transaction before it is broadcast (so a restart can look for it)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for b in batch_ids:
-                    row = self._db.execute("SELECT tx_hashes FROM batches WHERE id=?", (b,)).fetchone()
-                    hashes = bytes(row[0]) if row else b""
-                    if tx_hash not in {hashes[i:i + 32] for i in range(0, len(hashes), 32)}:
-                        hashes += tx_hash
-                    self._db.execute(
-                        "UPDATE batches SET status=?, nonce=?, tx_hashes=? WHERE id=?",
-                        (BatchStatus.SENT.value, nonce, hashes, b),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write() as cur:
+            for b in batch_ids:
+                row = cur.execute("SELECT tx_hashes FROM batches WHERE id=?", (b,)).fetchone()
+                hashes = bytes(row[0]) if row else b""
+                if tx_hash not in {hashes[i:i + 32] for i in range(0, len(hashes), 32)}:
+                    hashes += tx_hash
+                cur.execute("UPDATE batches SET status=?, nonce=?, tx_hashes=? WHERE id=?",
+                            (BatchStatus.SENT.value, nonce, hashes, b))
 
     def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None:
         """Record batches as anchored in ``block_number``: store batch id -> the asset's batch index on chain."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "UPDATE batches SET status=?, block_number=?, batch_index=? WHERE id=?",
-                [(BatchStatus.ANCHORED.value, block_number, index, b) for b, index in batch_indexes.items()],
-            )
-            self._db.execute("COMMIT")
+        with self._write() as cur:
+            cur.executemany("UPDATE batches SET status=?, block_number=?, batch_index=? WHERE id=?",
+                            [(BatchStatus.ANCHORED.value, block_number, index, b) for b, index in batch_indexes.items()])
 
     def anchored_since(self, block_number: int) -> list[BatchRecord]:
         """Anchored batches mined at ``block_number`` or later (those a reorg could still undo)."""
@@ -359,19 +347,15 @@ class SqliteStore:
     def reopen(self, batch_ids: Sequence[int]) -> None:
         """A reorg undid these anchors: back to SENT, keeping their nonce and transactions (so a re-send
         replaces the original transaction instead of racing it)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("UPDATE batches SET status=?, block_number=NULL, batch_index=NULL WHERE id=?",
-                                 [(BatchStatus.SENT.value, b) for b in batch_ids])
-            self._db.execute("COMMIT")
+        with self._write() as cur:
+            cur.executemany("UPDATE batches SET status=?, block_number=NULL, batch_index=NULL WHERE id=?",
+                            [(BatchStatus.SENT.value, b) for b in batch_ids])
 
     def release_batch(self, batch_id: int) -> None:
         """Forget a batch that can never be anchored; its readings go back to the queue."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("UPDATE readings SET batch=NULL WHERE batch=?", (batch_id,))
-            self._db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
-            self._db.execute("COMMIT")
+        with self._write() as cur:
+            cur.execute("UPDATE readings SET batch=NULL WHERE batch=?", (batch_id,))
+            cur.execute("DELETE FROM batches WHERE id=?", (batch_id,))
 
     def batch_readings(self, batch_id: int) -> list[StoredReading]:
         with self._lock:
@@ -408,10 +392,9 @@ class SqliteStore:
         with self._lock:
             existing = self.binding()
             if existing is None:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", [
-                    ("chain_id", str(binding.chain_id)), ("genesis", binding.genesis.hex()), ("oracle", binding.oracle)])
-                self._db.execute("COMMIT")
+                with self._write() as cur:
+                    cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", [
+                        ("chain_id", str(binding.chain_id)), ("genesis", binding.genesis.hex()), ("oracle", binding.oracle)])
             elif existing != binding:
                 raise StoreError(f"{self.path} holds the readings and batches of {existing.describe()}, not of "
                                  f"{binding.describe()}: use another store file for it")
@@ -435,25 +418,16 @@ class SqliteStore:
 
     def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None:
         """Append roots ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT INTO chain_roots (asset, batch_index, root) VALUES (?,?,?)",
-                                     [(asset_id, first_index + i, root) for i, root in enumerate(roots)])
-                self._db.execute("INSERT OR REPLACE INTO chain_sync (asset, synced_block) VALUES (?,?)",
-                                 (asset_id, synced_block))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write() as cur:
+            cur.executemany("INSERT INTO chain_roots (asset, batch_index, root) VALUES (?,?,?)",
+                            [(asset_id, first_index + i, root) for i, root in enumerate(roots)])
+            cur.execute("INSERT OR REPLACE INTO chain_sync (asset, synced_block) VALUES (?,?)", (asset_id, synced_block))
 
     def forget_chain_roots(self, asset_id: bytes) -> None:
         """Drop the copy (it no longer matches the chain, e.g. after a reorg): it is read again."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM chain_roots WHERE asset=?", (asset_id,))
-            self._db.execute("DELETE FROM chain_sync WHERE asset=?", (asset_id,))
-            self._db.execute("COMMIT")
+        with self._write() as cur:
+            cur.execute("DELETE FROM chain_roots WHERE asset=?", (asset_id,))
+            cur.execute("DELETE FROM chain_sync WHERE asset=?", (asset_id,))
 
     def close(self) -> None:
         with self._lock:

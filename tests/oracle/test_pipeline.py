@@ -242,17 +242,24 @@ def test_relayer_replaces_stuck_transaction(pipeline, oracle_world, chain):
     assert receipt["status"] == 1
 
 
-def test_relayer_rebroadcasts_dropped_transaction(pipeline, oracle_world, chain):
-    ingestor, relayer, store = pipeline
-    ingestor.submit(_items(oracle_world, chain, 1))
+def _sent_then_dropped(chain, relayer, store, then=lambda sent: None):
+    """Send the pending batch while the node does not mine, drop it from the node's pool, then run ``then``."""
     chain.rpc("evm_setAutomine", False)
     try:
         relayer.build_batches(force=True)
         relayer.step()
         sent = store.batches(BatchStatus.SENT)[0]
         chain.rpc("anvil_dropTransaction", "0x" + sent.tx_hashes[0].hex())
+        then(sent)
     finally:
         chain.rpc("evm_setAutomine", True)
+    return sent
+
+
+def test_relayer_rebroadcasts_dropped_transaction(pipeline, oracle_world, chain):
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    _sent_then_dropped(chain, relayer, store)
     restarted = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, relayer.config)
     restarted.flush(timeout_s=30)  # nobody knows the tx: re-sent at once with the same nonce
     assert store.counts()["readings_anchored"] == 3
@@ -262,18 +269,14 @@ def test_batch_whose_nonce_went_to_another_transaction_is_anchored_once(pipeline
     """The contract keeps no per-root record, so the relayer must re-send such a batch exactly once."""
     ingestor, relayer, store = pipeline
     ingestor.submit(_items(oracle_world, chain, 1))
-    chain.rpc("evm_setAutomine", False)
-    try:
-        relayer.build_batches(force=True)
-        relayer.step()
-        sent = store.batches(BatchStatus.SENT)[0]
-        chain.rpc("anvil_dropTransaction", "0x" + sent.tx_hashes[0].hex())
+
+    def use_its_nonce(sent):
         other = {"to": oracle_world.outsider.address, "value": 1, "nonce": sent.nonce, "gas": 21_000,
                  "chainId": chain.chain_id, **chain.fee_params()}
         chain.w3.eth.send_raw_transaction(oracle_world.relayer.sign_transaction(other).raw_transaction)
         chain.rpc("evm_mine")
-    finally:
-        chain.rpc("evm_setAutomine", True)
+
+    sent = _sent_then_dropped(chain, relayer, store, use_its_nonce)
     relayer.flush(timeout_s=30)
     (anchored,) = store.batches(BatchStatus.ANCHORED)
     assert anchored.nonce != sent.nonce
@@ -327,6 +330,25 @@ def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
     chain.mine()
     relayer.step()
     assert len(store.batches(BatchStatus.ANCHORED)) == 1
+
+
+def test_a_batch_seen_on_chain_but_not_confirmed_is_waited_for_not_sent_again(pipeline, oracle_world, chain):
+    """Its nonce is used and the node has no receipt for it yet, but its log is there: no second anchor."""
+    ingestor, _, store = pipeline
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_age_s=0, confirmations=3, poll_interval_s=0.01))
+    ingestor.submit(_items(oracle_world, chain, 1))
+    relayer.build_batches(force=True)
+    relayer.step()  # sent, and mined at once
+    relayer._receipt = lambda tx_hash: None  # a node whose receipt index lags behind its logs
+    for _ in range(3):
+        relayer.step()
+    assert len(anchored_batches(oracle_world.oracle, ASSET_A)) == 1 and store.batches(BatchStatus.SENT)
+    chain.mine()
+    chain.mine()
+    relayer.step()
+    assert len(store.batches(BatchStatus.ANCHORED)) == 1
+    assert len(anchored_batches(oracle_world.oracle, ASSET_A)) == 1
 
 
 def test_relayer_without_role_stops_with_a_clear_error(pipeline, oracle_world, chain):
