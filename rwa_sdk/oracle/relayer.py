@@ -34,6 +34,7 @@ from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, Stored
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
 
+
 class RelayerError(RuntimeError):
     """A problem the relayer cannot retry away (e.g. it lacks RELAYER_ROLE)."""
 
