@@ -22,19 +22,43 @@ from eth_utils import keccak, to_checksum_address
 
 from . import toolchain
 from .chain import Chain, Sent
+from .identity import (
+    ClaimTopic,
+    country_data,
+    kyc_data,
+    professional_data,
+    risk_tier_data,
+)
 from .indexer import EventIndexer
-from .identity import ClaimTopic, country_data, kyc_data, professional_data, risk_tier_data
-from .oracle.contracts import DEVICE_TYPES, OracleContracts, deploy_oracle, grant_relayer, register_device
+from .oracle.contracts import (
+    DEVICE_TYPES,
+    OracleContracts,
+    deploy_oracle,
+    grant_relayer,
+    register_device,
+)
 from .oracle.ingest import Ingestor, RegistryDirectory, reading_item
 from .oracle.reading import DeviceSigner, Reading
 from .oracle.relayer import Relayer, RelayerConfig
-from .oracle.store import SqliteStore
+from .oracle.store import open_store
 from .settlement.dvp import DvP
-from .settlement.revenue import PeriodRevenue, RevenueDistributor, Tariff, revenue_from_energy
+from .settlement.revenue import (
+    PeriodRevenue,
+    RevenueDistributor,
+    Tariff,
+    revenue_from_energy,
+)
 from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
 from .settlement.subscription import SubscriptionVault
 from .spec import AssetSpec, country_code, parse_spec, read_spec_file
-from .token import AssetToken, Onboarding, Suite, SuiteConfig, deploy_suite, onboard_investors
+from .token import (
+    AssetToken,
+    Onboarding,
+    Suite,
+    SuiteConfig,
+    deploy_suite,
+    onboard_investors,
+)
 
 SECONDS_PER_DAY = 86_400
 ASSET_TOKEN_ARTIFACT = "contracts/token/AssetToken.sol:AssetToken"
@@ -373,7 +397,7 @@ class Asset:
 
         The same path as ``rwa oracle run`` without the HTTP layer: every reading is verified and
         stored, then anchored in Merkle batches (relayer role). Proofs can be read from ``db_path``."""
-        store = SqliteStore(db_path)
+        store = open_store(db_path)
         try:
             ingestor = Ingestor(store, RegistryDirectory(self.oracle.registry, ttl_s=60), self.oracle.domain,
                                 clock=self.chain.timestamp)

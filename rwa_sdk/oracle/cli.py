@@ -22,7 +22,8 @@ def oracle_cli() -> None:
 @oracle_cli.command("run")
 @click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
 @click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="ReadingOracle address [env RWA_ORACLE].")
-@click.option("--db", default=".rwa/oracle.db", show_default=True, help="SQLite store of readings and batches.")
+@click.option("--db", default=".rwa/oracle.db", show_default=True, envvar="RWA_ORACLE_DB",
+              help="Store of readings and batches: an SQLite file or a postgresql:// URL [env RWA_ORACLE_DB].")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8787, show_default=True, type=int)
 @click.option("--batch-size", default=1_000, show_default=True, type=int)
@@ -75,7 +76,8 @@ def simulate_cmd(url: str, rpc: str, oracle_address: str, devices: int, rate: fl
 @oracle_cli.command("proof")
 @click.argument("device")
 @click.argument("seq", type=int)
-@click.option("--db", default=".rwa/oracle.db", show_default=True)
+@click.option("--db", default=".rwa/oracle.db", show_default=True, envvar="RWA_ORACLE_DB",
+              help="The daemon's store: an SQLite file or a postgresql:// URL [env RWA_ORACLE_DB].")
 @click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
 @click.option("--oracle", "oracle_address", default=None, envvar="RWA_ORACLE",
               help="ReadingOracle address [env RWA_ORACLE; default: the one the store anchors to].")

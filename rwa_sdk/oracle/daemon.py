@@ -25,7 +25,7 @@ from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
 from .relayer import Relayer, RelayerConfig
 from .simulator import SimDevice, SimStats, Simulator, make_devices
-from .store import SqliteStore
+from .store import open_store
 
 log = logging.getLogger("rwa_sdk.oracle.daemon")
 
@@ -67,8 +67,9 @@ class OracleDaemon:
         self.chain = chain
         if not chain.accounts:
             raise ChainError("the relayer needs a signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE")
-        Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
-        self.store = SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+        if "://" not in config.db_path:
+            Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
+        self.store = open_store(config.db_path, synchronous=config.sqlite_synchronous)
         try:
             self._wire(config, chain)
         except BaseException:
@@ -180,11 +181,11 @@ def proof(db_path: str, device: str, seq: int, rpc_url: str, oracle_address: str
     """The proof ``verifyReading`` accepts for reading ``seq`` of ``device`` (what ``rwa oracle proof`` prints).
 
     The oracle defaults to the one the store's relayer anchored to."""
-    store = SqliteStore(db_path)
+    store = open_store(db_path)
     try:
         bound = store.binding()
         if oracle_address is None and bound is None:
-            raise ProofNotFound(f"{db_path} has anchored nothing yet: name the oracle")
+            raise ProofNotFound(f"{store.path} has anchored nothing yet: name the oracle")
         chain = connect(rpc_url)
         try:
             oracle = chain.contract("ReadingOracle", oracle_address or bound.oracle)

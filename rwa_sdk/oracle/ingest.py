@@ -27,7 +27,15 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from .metrics import Metrics
-from .reading import PubkeyCache, Reading, ReadingDomain, ReadingError, address_bytes, recover, to_checksum
+from .reading import (
+    PubkeyCache,
+    Reading,
+    ReadingDomain,
+    ReadingError,
+    address_bytes,
+    recover,
+    to_checksum,
+)
 from .store import InsertOutcome, ReadingStore
 
 log = logging.getLogger("rwa_sdk.oracle.ingest")

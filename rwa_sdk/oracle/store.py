@@ -1,9 +1,11 @@
 """Durable queue of verified readings and of the batches that anchor them.
 
-``ReadingStore`` is the interface the ingest API and the relayer use; ``SqliteStore`` implements it
-on SQLite in WAL mode (one file, no server). A PostgreSQL backend implements the same methods with
-the same transactions. Every method that changes state commits before it returns: the ingest API
-acknowledges a reading only after :meth:`ReadingStore.insert_readings` has returned.
+``ReadingStore`` is the interface the ingest API and the relayer use. ``SqlStore`` implements it in
+SQL that SQLite and PostgreSQL both speak; ``SqliteStore`` runs it on one SQLite file in WAL mode (no
+server) and ``PostgresStore`` (``pg_store.py``) on a PostgreSQL database that several processes can
+share. Every method that changes state commits before it returns: the ingest API acknowledges a
+reading only after :meth:`ReadingStore.insert_readings` has returned. ``open_store`` picks the backend
+from the location: a ``postgresql://`` URL or a file path.
 """
 
 from __future__ import annotations
@@ -117,66 +119,66 @@ class ReadingStore(Protocol):
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id {id},
+    asset {blob} NOT NULL,
+    root {blob} NOT NULL,
+    count {int} NOT NULL,
+    energy_wh {numeric} NOT NULL,
+    from_time {int} NOT NULL,
+    to_time {int} NOT NULL,
+    status TEXT NOT NULL,
+    nonce {int},
+    tx_hashes {blob} NOT NULL DEFAULT {empty_blob},
+    block_number {int},
+    batch_index {int},
+    built_block {int} NOT NULL,
+    created_at {real} NOT NULL,
+    UNIQUE (asset, root)
+);
 CREATE TABLE IF NOT EXISTS readings (
-    id INTEGER PRIMARY KEY,
-    device BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    asset BLOB NOT NULL,
-    period_start INTEGER NOT NULL,
-    period_end INTEGER NOT NULL,
-    energy_wh INTEGER NOT NULL,
-    meter_wh INTEGER NOT NULL,
-    flags INTEGER NOT NULL,
-    signature BLOB NOT NULL,
-    digest BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    batch INTEGER REFERENCES batches(id),
+    id {id},
+    device {blob} NOT NULL,
+    seq {int} NOT NULL,
+    asset {blob} NOT NULL,
+    period_start {int} NOT NULL,
+    period_end {int} NOT NULL,
+    energy_wh {int} NOT NULL,
+    meter_wh {int} NOT NULL,
+    flags {int} NOT NULL,
+    signature {blob} NOT NULL,
+    digest {blob} NOT NULL,
+    received_at {real} NOT NULL,
+    batch {int} REFERENCES batches(id),
     UNIQUE (device, seq)
 );
 CREATE INDEX IF NOT EXISTS readings_pending ON readings (asset, period_start) WHERE batch IS NULL;
 CREATE INDEX IF NOT EXISTS readings_batch ON readings (batch);
-CREATE TABLE IF NOT EXISTS batches (
-    id INTEGER PRIMARY KEY,
-    asset BLOB NOT NULL,
-    root BLOB NOT NULL,
-    count INTEGER NOT NULL,
-    energy_wh INTEGER NOT NULL,
-    from_time INTEGER NOT NULL,
-    to_time INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    nonce INTEGER,
-    tx_hashes BLOB NOT NULL DEFAULT x'',
-    block_number INTEGER,
-    batch_index INTEGER,
-    built_block INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    UNIQUE (asset, root)
-);
 CREATE TABLE IF NOT EXISTS chain_roots (
-    asset BLOB NOT NULL,
-    batch_index INTEGER NOT NULL,
-    root BLOB NOT NULL,
+    asset {blob} NOT NULL,
+    batch_index {int} NOT NULL,
+    root {blob} NOT NULL,
     PRIMARY KEY (asset, batch_index)
 );
 CREATE TABLE IF NOT EXISTS chain_sync (
-    asset BLOB PRIMARY KEY,
-    synced_block INTEGER NOT NULL
+    asset {blob} PRIMARY KEY,
+    synced_block {int} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY,
-    device BLOB NOT NULL,
-    seq INTEGER NOT NULL,
+    id {id},
+    device {blob} NOT NULL,
+    seq {int} NOT NULL,
     kind TEXT NOT NULL,
     detail TEXT NOT NULL,
-    at REAL NOT NULL
+    at {real} NOT NULL
 );
 """
 
-# uint64 values do not all fit SQLite's signed 64-bit integers: store them shifted into its range.
+# uint64 values do not all fit signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT): store them shifted.
 _OFFSET = 2**63
 
 
@@ -188,39 +190,79 @@ def _u(v: int) -> int:
     return v + _OFFSET
 
 
-class SqliteStore:
-    """:class:`ReadingStore` on one SQLite file in WAL mode; safe to share between threads."""
+class _Cursor:
+    """A cursor that takes ``?`` placeholders whatever its driver's are."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
-        self.path = str(path)
+    def __init__(self, cursor: Any, placeholder: str):
+        self._cursor = cursor
+        self._placeholder = placeholder
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        self._cursor.execute(sql.replace("?", self._placeholder), args)
+        return self._cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql.replace("?", self._placeholder), rows)
+
+
+class SqlStore:
+    """:class:`ReadingStore` in SQL common to SQLite and PostgreSQL; a subclass opens the connection.
+
+    One connection, shared by the ingest and relayer threads under a lock; every write is one transaction."""
+
+    placeholder = "?"
+    begin = "BEGIN"
+    types = {"id": "INTEGER PRIMARY KEY", "blob": "BLOB", "int": "INTEGER", "numeric": "INTEGER",
+             "real": "REAL", "empty_blob": "x''"}
+
+    def __init__(self, path: str, db: Any):
+        self.path = path
+        self._db = db
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._check_version()
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            self._check_layout()
+            self._run_script(_SCHEMA.format(**self.types))
+            with self._write() as cur:
+                cur.execute("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                            ("layout", str(SCHEMA_VERSION)))
+        except BaseException:
+            db.close()
+            raise
+
+    # -- what differs between databases --------------------------------------------------------
+    def _run_script(self, script: str) -> None:
+        self._db.execute(script)
+
+    def _has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    # -- common plumbing ---------------------------------------------------------------------------
+    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """A read outside any write transaction."""
+        return self._db.execute(sql.replace("?", self.placeholder), args)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
+    def _write(self) -> Iterator[_Cursor]:
         """One write transaction under the store's lock: committed at the end, rolled back on any error."""
         with self._lock:
             cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            cur.execute(self.begin)
             try:
-                yield cur
+                yield _Cursor(cur, self.placeholder)
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
 
-    def _check_version(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        has_tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='batches'").fetchone()[0]
-        if has_tables and version != SCHEMA_VERSION:
-            self._db.close()
-            raise StoreError(f"{self.path} has store layout {version}, this release uses {SCHEMA_VERSION} "
+    def _check_layout(self) -> None:
+        if not self._has_table("batches"):
+            return
+        layout = 0
+        if self._has_table("meta"):
+            row = self._execute("SELECT value FROM meta WHERE key='layout'").fetchone()
+            layout = int(row[0]) if row else 0
+        if layout != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has store layout {layout}, this release uses {SCHEMA_VERSION} "
                              "(batches are indexed per asset on chain since layout 2): anchor it with the release "
                              "that wrote it, or start a new store")
 
@@ -235,14 +277,14 @@ class SqliteStore:
         outcomes: list[InsertOutcome] = []
         with self._write() as cur:
             for r, sig, digest in items:
-                cur.execute(
+                inserted = cur.execute(
                     "INSERT INTO readings (device, seq, asset, period_start, period_end, energy_wh, meter_wh,"
                     " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT (device, seq) DO NOTHING",
                     (r.device, _i(r.seq), r.asset_id, _i(r.period_start), _i(r.period_end), _i(r.energy_wh),
                      _i(r.meter_wh), r.flags, sig, digest, now),
-                )
-                if cur.rowcount == 1:
+                ).rowcount
+                if inserted == 1:
                     outcomes.append(InsertOutcome.INSERTED)
                 else:
                     row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
@@ -252,31 +294,29 @@ class SqliteStore:
 
     def existing_digest(self, device: bytes, seq: int) -> bytes | None:
         with self._lock:
-            row = self._db.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
+            row = self._execute("SELECT digest FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
         return row[0] if row else None
 
     def last_seqs(self) -> dict[bytes, int]:
         with self._lock:
-            rows = self._db.execute("SELECT device, MAX(seq) FROM readings GROUP BY device").fetchall()
+            rows = self._execute("SELECT device, MAX(seq) FROM readings GROUP BY device").fetchall()
         return {device: _u(seq) for device, seq in rows}
 
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)",
-                (device, _i(seq), kind, detail, time.time()),
-            )
+        with self._write() as cur:
+            cur.execute("INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)",
+                        (device, _i(seq), kind, detail, time.time()))
 
     def alerts(self) -> list[tuple[bytes, int, str, str]]:
         with self._lock:
-            rows = self._db.execute("SELECT device, seq, kind, detail FROM alerts ORDER BY id").fetchall()
+            rows = self._execute("SELECT device, seq, kind, detail FROM alerts ORDER BY id").fetchall()
         return [(d, _u(s), k, t) for d, s, k, t in rows]
 
     # -- relayer side -------------------------------------------------------------------------
     def pending_summary(self) -> list[tuple[bytes, int, int, float]]:
         """Per asset: (asset, pending count, earliest period_start, oldest received_at)."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._execute(
                 "SELECT asset, COUNT(*), MIN(period_start), MIN(received_at) FROM readings"
                 " WHERE batch IS NULL GROUP BY asset"
             ).fetchall()
@@ -286,7 +326,7 @@ class SqliteStore:
         """Unbatched readings of ``asset_id`` whose period starts in ``epoch``, oldest first."""
         lo, hi = _i(epoch * epoch_length), _i((epoch + 1) * epoch_length)
         with self._lock:
-            rows = self._db.execute(
+            rows = self._execute(
                 f"SELECT {_COLUMNS} FROM readings WHERE batch IS NULL AND asset=? AND period_start>=? AND period_start<?"
                 " ORDER BY period_start, id LIMIT ?",
                 (asset_id, lo, hi, limit),
@@ -297,16 +337,14 @@ class SqliteStore:
                      energy_wh: int, from_time: int, to_time: int, built_block: int) -> int:
         """Record a batch and assign its readings to it, atomically."""
         with self._write() as cur:
-            cur.execute(
+            batch = cur.execute(
                 "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, built_block,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                 (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
                  BatchStatus.BUILT.value, built_block, time.time()),
-            )
-            batch = cur.lastrowid
+            ).fetchone()[0]
             cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
-            cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,))
-            if cur.fetchone()[0] != len(reading_ids):
+            if cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,)).fetchone()[0] != len(reading_ids):
                 raise StoreError("a reading of the new batch was already batched")
         return batch
 
@@ -317,7 +355,7 @@ class SqliteStore:
             query += " WHERE status=?"
             args = (status.value,)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+            rows = self._execute(query + " ORDER BY id", args).fetchall()
         return [_batch(row) for row in rows]
 
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None:
@@ -340,7 +378,7 @@ class SqliteStore:
     def anchored_since(self, block_number: int) -> list[BatchRecord]:
         """Anchored batches mined at ``block_number`` or later (those a reorg could still undo)."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE status=? AND block_number>=?"
+            rows = self._execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE status=? AND block_number>=?"
                                     " ORDER BY id", (BatchStatus.ANCHORED.value, block_number)).fetchall()
         return [_batch(row) for row in rows]
 
@@ -359,27 +397,27 @@ class SqliteStore:
 
     def batch_readings(self, batch_id: int) -> list[StoredReading]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+            rows = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
         return [_stored(row) for row in rows]
 
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
+            row = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
         return _stored(row) if row else None
 
     def batch(self, batch_id: int) -> BatchRecord | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id=?", (batch_id,)).fetchone()
+            row = self._execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id=?", (batch_id,)).fetchone()
         return _batch(row) if row else None
 
     def counts(self) -> dict[str, int]:
         """Readings by state (pending, batched, anchored) and batches by status."""
         with self._lock:
-            pending = self._db.execute("SELECT COUNT(*) FROM readings WHERE batch IS NULL").fetchone()[0]
-            by_status = dict(self._db.execute(
+            pending = self._execute("SELECT COUNT(*) FROM readings WHERE batch IS NULL").fetchone()[0]
+            by_status = dict(self._execute(
                 "SELECT b.status, COUNT(*) FROM readings r JOIN batches b ON r.batch=b.id GROUP BY b.status"
             ).fetchall())
-            batches = dict(self._db.execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall())
+            batches = dict(self._execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall())
         return {
             "readings_pending": pending,
             "readings_batched": by_status.get("built", 0) + by_status.get("sent", 0),
@@ -393,16 +431,16 @@ class SqliteStore:
             existing = self.binding()
             if existing is None:
                 with self._write() as cur:
-                    cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", [
+                    cur.executemany("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO NOTHING", [
                         ("chain_id", str(binding.chain_id)), ("genesis", binding.genesis.hex()), ("oracle", binding.oracle)])
             elif existing != binding:
                 raise StoreError(f"{self.path} holds the readings and batches of {existing.describe()}, not of "
-                                 f"{binding.describe()}: use another store file for it")
+                                 f"{binding.describe()}: use another store for it")
 
     def binding(self) -> OracleBinding | None:
         """The oracle this store's batches go to, once a relayer has used it."""
         with self._lock:
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            meta = dict(self._execute("SELECT key, value FROM meta").fetchall())
         if "oracle" not in meta:
             return None
         return OracleBinding(int(meta["chain_id"]), bytes.fromhex(meta["genesis"]), meta["oracle"])
@@ -411,9 +449,9 @@ class SqliteStore:
     def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]:
         """The asset's batch roots as last read from the chain's logs, and the block read up to (-1: never)."""
         with self._lock:
-            roots = [r for (r,) in self._db.execute(
+            roots = [r for (r,) in self._execute(
                 "SELECT root FROM chain_roots WHERE asset=? ORDER BY batch_index", (asset_id,)).fetchall()]
-            row = self._db.execute("SELECT synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
+            row = self._execute("SELECT synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
         return roots, row[0] if row else -1
 
     def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None:
@@ -421,7 +459,8 @@ class SqliteStore:
         with self._write() as cur:
             cur.executemany("INSERT INTO chain_roots (asset, batch_index, root) VALUES (?,?,?)",
                             [(asset_id, first_index + i, root) for i, root in enumerate(roots)])
-            cur.execute("INSERT OR REPLACE INTO chain_sync (asset, synced_block) VALUES (?,?)", (asset_id, synced_block))
+            cur.execute("INSERT INTO chain_sync (asset, synced_block) VALUES (?,?)"
+                        " ON CONFLICT (asset) DO UPDATE SET synced_block=excluded.synced_block", (asset_id, synced_block))
 
     def forget_chain_roots(self, asset_id: bytes) -> None:
         """Drop the copy (it no longer matches the chain, e.g. after a reorg): it is read again."""
@@ -432,6 +471,34 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class SqliteStore(SqlStore):
+    """The store on one SQLite file in WAL mode (no server); safe to share between threads."""
+
+    begin = "BEGIN IMMEDIATE"  # take the write lock at once: two writers never deadlock on an upgrade
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute("PRAGMA busy_timeout=10000")
+        super().__init__(str(path), db)
+
+    def _run_script(self, script: str) -> None:
+        self._db.executescript(script)
+
+    def _has_table(self, name: str) -> bool:
+        return self._execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()[0] > 0
+
+
+def open_store(location: str | Path, *, synchronous: str = "FULL") -> SqlStore:
+    """The store at ``location``: a ``postgresql://`` URL (needs the ``postgres`` extra) or an SQLite file."""
+    if str(location).startswith(("postgresql://", "postgres://")):
+        from .pg_store import PostgresStore
+
+        return PostgresStore(str(location))
+    return SqliteStore(location, synchronous=synchronous)
 
 
 _COLUMNS = "id, device, seq, asset, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"

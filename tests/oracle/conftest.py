@@ -1,13 +1,21 @@
-"""Oracle fixtures: one registry + oracle per session, devices registered for two assets."""
+"""Oracle fixtures: one registry + oracle per session, devices registered for two assets, and reading
+stores on both backends (an SQLite file; a fresh database on a PostgreSQL server started for the session)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
 from rwa_sdk.chain import Chain
-from rwa_sdk.oracle.contracts import OracleContracts, deploy_oracle, grant_relayer, register_device
+from rwa_sdk.oracle.contracts import (
+    OracleContracts,
+    deploy_oracle,
+    grant_relayer,
+    register_device,
+)
 from rwa_sdk.oracle.reading import DeviceSigner, Reading, ReadingDomain
 
 ASSET_A = bytes.fromhex("aa" * 32)
@@ -55,3 +63,25 @@ def oracle_world(session_chain: Chain) -> OracleWorld:
 
 def make_reading(device: DeviceSigner, asset: bytes, seq: int, end: int, energy_wh: int = 500, length: int = 300) -> Reading:
     return Reading(device.address, asset, seq, end - length, end, energy_wh, 1_000_000 + seq * energy_wh, 0)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server of the session's own (pgserver: binaries from PyPI, a Unix socket, no port)."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))  # where pgserver keeps its locks
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_location(request, tmp_path) -> str:
+    """Where a fresh, empty reading store lives: an SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "oracle.db")
+    server = request.getfixturevalue("postgres_server")
+    name = "t" + uuid.uuid4().hex[:16]
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name)

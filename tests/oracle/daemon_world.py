@@ -17,7 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rwa_sdk.anvil import DEV_PRIVATE_KEYS, free_port
 from rwa_sdk.chain import Chain, connect
-from rwa_sdk.oracle.contracts import OracleContracts, deploy_oracle, grant_relayer, register_device
+from rwa_sdk.oracle.contracts import (
+    OracleContracts,
+    deploy_oracle,
+    grant_relayer,
+    register_device,
+)
 from rwa_sdk.oracle.simulator import SimDevice, make_devices
 
 ASSET = bytes.fromhex("5e" * 32)

@@ -6,7 +6,13 @@ import pytest
 
 from rwa_sdk import errors
 from rwa_sdk.oracle.contracts import DEVICE_TYPES
-from rwa_sdk.oracle.ingest import Ingestor, Reason, RegistryDirectory, Status, reading_item
+from rwa_sdk.oracle.ingest import (
+    Ingestor,
+    Reason,
+    RegistryDirectory,
+    Status,
+    reading_item,
+)
 from rwa_sdk.oracle.proof import reading_proof
 from rwa_sdk.oracle.reading import DeviceSigner, address_bytes
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -29,8 +30,8 @@ def world(compiled):
     w.chain.close()
 
 
-def _daemon(world, tmp_path, rpc_url=None, relayer=FAST) -> OracleDaemon:
-    config = DaemonConfig(rpc_url or world.url, world.contracts.oracle.address, str(tmp_path / "oracle.db"),
+def _daemon(world, tmp_path, rpc_url=None, relayer=FAST, db=None) -> OracleDaemon:
+    config = DaemonConfig(rpc_url or world.url, world.contracts.oracle.address, db or str(tmp_path / "oracle.db"),
                           port=0, relayer=relayer, registry_ttl_s=60)
     return OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
 
@@ -156,6 +157,25 @@ def test_forged_replayed_out_of_order_future_and_over_capacity_readings_rejected
         ("accepted", None), ("rejected", "seq_not_increasing"), ("duplicate", None), ("rejected", "conflict"),
         ("rejected", "bad_signature"), ("rejected", "future_period"), ("rejected", "over_capacity"),
     ]
+
+
+def test_daemon_on_a_postgresql_store_anchors_and_proves(world, tmp_path, postgres_server):
+    name = "daemon" + tmp_path.name.replace("-", "_").lower()[-20:]
+    postgres_server.psql(f"CREATE DATABASE {name};")
+    url = postgres_server.get_uri(name)
+    d = _daemon(world, tmp_path, db=url)
+    try:
+        devices = world.fresh_devices(3, seed=21)
+        lead = max(0.0, world.chain.timestamp() - time.time())  # one block per transaction runs ahead of the wall
+        sim = Simulator(d.url, world.contracts.domain, devices, rate=6, clock=lambda: time.time() + lead + 3)
+        stats = sim.run(threading.Event(), duration_s=1.0)
+        assert sim.resend_unacked()
+        assert stats.accepted >= 3 and stats.rejected == 0
+        wait_until(lambda: _anchored(d.url), 30, what="all readings anchored")
+    finally:
+        d.stop(grace_s=5)
+    p = proof(url, devices[1].signer.checksum, 1, world.url)
+    assert world.contracts.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_index).call()
 
 
 def test_rpc_outage_then_restore_ends_with_everything_anchored(world, tmp_path):

@@ -16,14 +16,20 @@ from rwa_sdk.oracle.ingest import (
 )
 from rwa_sdk.oracle.proof import ProofNotFound, asset_roots, reading_proof
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
-from rwa_sdk.oracle.store import BatchStatus, OracleBinding, SqliteStore, StoreError
+from rwa_sdk.oracle.store import (
+    BatchStatus,
+    OracleBinding,
+    SqliteStore,
+    StoreError,
+    open_store,
+)
 
 from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
 
 @pytest.fixture
-def pipeline(chain, oracle_world, tmp_path):
-    store = SqliteStore(tmp_path / "oracle.db")
+def pipeline(chain, oracle_world, store_location):
+    store = open_store(store_location)
     ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=0), oracle_world.domain,
                         clock=lambda: chain.timestamp())
     relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
@@ -148,17 +154,17 @@ def test_no_proof_for_a_reading_not_anchored_yet(pipeline, oracle_world, chain):
         reading_proof(store, oracle_world.oracle, dev.address, 99)
 
 
-def test_a_store_of_another_chain_is_refused_by_relayer_and_proofs(pipeline, oracle_world, chain):
+def test_a_store_of_another_chain_is_refused_by_relayer_and_proofs(pipeline, oracle_world, chain, tmp_path):
     """A development chain restarted with the same oracle address is another chain: its genesis differs."""
     ingestor, relayer, store = pipeline
     ingestor.submit(_items(oracle_world, chain, 1))
     relayer.flush(timeout_s=30)
     dev = oracle_world.devices_a[0]
     assert reading_proof(store, oracle_world.oracle, dev.address, 1).batch_index == 0
-    elsewhere = SqliteStore(store.path + ".other")
+    elsewhere = SqliteStore(tmp_path / "elsewhere.db")
     try:
         elsewhere.bind(OracleBinding(chain.chain_id, b"\x07" * 32, oracle_world.oracle.address))
-        with pytest.raises(StoreError, match="use another store file"):
+        with pytest.raises(StoreError, match="use another store"):
             Relayer(chain, oracle_world.oracle, elsewhere, oracle_world.relayer)
         with pytest.raises(ProofNotFound, match="store's batches went to"):
             reading_proof(elsewhere, oracle_world.oracle, dev.address, 1)

@@ -26,7 +26,14 @@ from rwa_sdk.oracle.reading import (
     to_checksum,
 )
 from rwa_sdk.oracle.simulator import clear_sky_fraction, make_devices
-from rwa_sdk.oracle.store import BatchStatus, InsertOutcome, OracleBinding, SqliteStore, StoreError
+from rwa_sdk.oracle.store import (
+    BatchStatus,
+    InsertOutcome,
+    OracleBinding,
+    SqliteStore,
+    StoreError,
+    open_store,
+)
 
 DOMAIN = ReadingDomain(31337, "0x" + "12" * 20)
 ASSET = b"\x01" * 32
@@ -105,8 +112,8 @@ def test_json_round_trip():
     assert Reading.from_json(r.to_json()) == r
 
 
-def test_store_keeps_first_content_and_flags_duplicates_and_conflicts(tmp_path):
-    store = SqliteStore(tmp_path / "s.db")
+def test_store_keeps_first_content_and_flags_duplicates_and_conflicts(store_location):
+    store = open_store(store_location)
     r = Reading(b"\x11" * 20, ASSET, 2**64 - 1, 5, 6, 2**64 - 1, 8, 0)  # uint64 extremes survive SQLite
     assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.INSERTED]
     assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.DUPLICATE]
@@ -116,8 +123,8 @@ def test_store_keeps_first_content_and_flags_duplicates_and_conflicts(tmp_path):
     store.close()
 
 
-def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
-    store = SqliteStore(tmp_path / "s.db")
+def test_store_batches_assign_each_reading_once_and_survive_reopen(store_location):
+    store = open_store(store_location)
     rs = [Reading(b"\x11" * 20, ASSET, i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 6)]
     store.insert_readings([(r, b"s" * 65, keccak256(bytes([r.seq]))) for r in rs])
     pending = store.pending_readings(ASSET, 0, 86_400, 3)
@@ -127,7 +134,7 @@ def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
     store.mark_sent([batch], 7, b"h" * 32)
     store.mark_sent([batch], 7, b"g" * 32)
     store.close()
-    store = SqliteStore(tmp_path / "s.db")
+    store = open_store(store_location)
     (sent,) = store.batches(BatchStatus.SENT)
     assert (sent.nonce, sent.tx_hashes, sent.count) == (7, (b"h" * 32, b"g" * 32), 3)
     assert store.counts()["readings_pending"] == 2 and store.counts()["readings_batched"] == 3
@@ -136,47 +143,87 @@ def test_store_batches_assign_each_reading_once_and_survive_reopen(tmp_path):
     store.close()
 
 
-def test_store_records_the_batch_index_the_chain_gave(tmp_path):
-    store = SqliteStore(tmp_path / "s.db")
+def test_two_connections_racing_for_the_same_readings_batch_them_once(store_location):
+    """Two relayer processes on one store: one batch wins, the other is rolled back whole."""
+    import threading
+
+    first = open_store(store_location)
+    second = open_store(store_location)
+    try:
+        for round_ in range(5):
+            rs = [Reading(b"\x22" * 20, ASSET, 10 * round_ + i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 4)]
+            first.insert_readings([(r, b"s" * 65, keccak256(bytes([round_, r.seq]))) for r in rs])
+            ids = [p.id for p in first.pending_readings(ASSET, 0, 86_400, 10)]
+            start, outcomes = threading.Barrier(2), []
+
+            def cut(store, root):
+                start.wait()
+                try:
+                    outcomes.append(store.create_batch(ASSET, root, ids, 3, 101, 104, 1))
+                except StoreError:
+                    outcomes.append(None)
+
+            threads = [threading.Thread(target=cut, args=(s, bytes([round_, n]) * 16)) for n, s in ((1, first), (2, second))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert sorted(outcomes, key=lambda o: o is None)[1] is None and outcomes.count(None) == 1
+            assert first.counts()["readings_pending"] == 0
+        assert len(second.batches(BatchStatus.BUILT)) == 5
+    finally:
+        first.close()
+        second.close()
+
+
+def test_store_records_the_batch_index_the_chain_gave(store_location):
+    store = open_store(store_location)
     r = Reading(b"\x11" * 20, ASSET, 1, 100, 101, 1, 1, 0)
     store.insert_readings([(r, b"s" * 65, b"d" * 32)])
     batch = store.create_batch(ASSET, b"r" * 32, [store.find_reading(r.device, 1).id], 1, 100, 101, 7)
     assert store.batch(batch).batch_index is None
     store.mark_anchored({batch: 41}, 9)
     store.close()
-    store = SqliteStore(tmp_path / "s.db")
+    store = open_store(store_location)
     anchored = store.batch(batch)
     assert (anchored.status, anchored.batch_index, anchored.block_number, anchored.built_block) == (
         BatchStatus.ANCHORED, 41, 9, 7)
     store.close()
 
 
-def test_store_stays_bound_to_the_first_oracle_it_anchors_to(tmp_path):
+def test_store_stays_bound_to_the_first_oracle_it_anchors_to(store_location):
     first = OracleBinding(31337, b"\x01" * 32, "0x" + "ab" * 20)
-    store = SqliteStore(tmp_path / "s.db")
+    store = open_store(store_location)
     assert store.binding() is None
     store.bind(first)
     store.close()
-    store = SqliteStore(tmp_path / "s.db")
+    store = open_store(store_location)
     store.bind(first)
     assert store.binding() == first
     for other in (OracleBinding(31337, b"\x02" * 32, first.oracle), OracleBinding(1, first.genesis, first.oracle),
                   OracleBinding(31337, first.genesis, "0x" + "cd" * 20)):
-        with pytest.raises(StoreError, match="use another store file"):
+        with pytest.raises(StoreError, match="use another store"):
             store.bind(other)
     assert store.binding() == first
     store.close()
 
 
-def test_store_refuses_a_file_of_another_layout(tmp_path):
-    import sqlite3
+def test_store_refuses_a_database_of_another_layout(store_location):
+    """A store written before layout 2 (no batch index) is refused with a message, not misread."""
+    if store_location.startswith("postgresql://"):
+        import psycopg
 
-    db = sqlite3.connect(tmp_path / "old.db")
-    db.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, batch_id BLOB NOT NULL UNIQUE)")
-    db.commit()
-    db.close()
+        with psycopg.connect(store_location, autocommit=True) as db:
+            db.execute("CREATE TABLE batches (id BIGINT PRIMARY KEY, batch_id BYTEA NOT NULL UNIQUE)")
+    else:
+        import sqlite3
+
+        db = sqlite3.connect(store_location)
+        db.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, batch_id BLOB NOT NULL UNIQUE)")
+        db.commit()
+        db.close()
     with pytest.raises(StoreError, match="layout 0"):
-        SqliteStore(tmp_path / "old.db")
+        open_store(store_location)
 
 
 def test_pv_model_is_dark_at_night_and_bright_at_noon():
