@@ -321,13 +321,19 @@ def test_recheck_follows_an_anchor_mined_again_in_another_block(pipeline, oracle
     assert (fixed.block_number, fixed.batch_index) == (first.block_number, 0)
 
 
-def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
+def _sent_waiting_for_3_confirmations(pipeline, oracle_world, chain):
+    """A batch sent (and mined at once) by a relayer that wants 3 confirmations."""
     ingestor, _, store = pipeline
     relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
                       RelayerConfig(max_batch_age_s=0, confirmations=3, poll_interval_s=0.01))
     ingestor.submit(_items(oracle_world, chain, 1))
     relayer.build_batches(force=True)
     relayer.step()
+    return relayer, store
+
+
+def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
+    relayer, store = _sent_waiting_for_3_confirmations(pipeline, oracle_world, chain)
     relayer.step()
     assert not store.batches(BatchStatus.ANCHORED)
     chain.mine()
@@ -340,12 +346,7 @@ def test_relayer_waits_for_confirmations(pipeline, oracle_world, chain):
 
 def test_a_batch_seen_on_chain_but_not_confirmed_is_waited_for_not_sent_again(pipeline, oracle_world, chain):
     """Its nonce is used and the node has no receipt for it yet, but its log is there: no second anchor."""
-    ingestor, _, store = pipeline
-    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
-                      RelayerConfig(max_batch_age_s=0, confirmations=3, poll_interval_s=0.01))
-    ingestor.submit(_items(oracle_world, chain, 1))
-    relayer.build_batches(force=True)
-    relayer.step()  # sent, and mined at once
+    relayer, store = _sent_waiting_for_3_confirmations(pipeline, oracle_world, chain)
     relayer._receipt = lambda tx_hash: None  # a node whose receipt index lags behind its logs
     for _ in range(3):
         relayer.step()
