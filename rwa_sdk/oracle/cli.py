@@ -34,7 +34,8 @@ def oracle_cli() -> None:
               help="Blocks during which an anchor is checked again (a reorg may undo it).")
 @click.option("--stuck-after", default=60.0, show_default=True, type=float, help="Seconds before a pending tx is replaced.")
 @click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between relayer steps.")
-@click.option("--registry-ttl", default=30.0, show_default=True, type=float, help="Seconds a device lookup is cached.")
+@click.option("--registry-ttl", default=30.0, show_default=True, type=float,
+              help="Seconds a device lookup is cached at most (registry events drop changed devices sooner).")
 @click.option("--grace", default=30.0, show_default=True, type=float, help="Seconds to finish the batch in flight on SIGTERM.")
 @click.option("--log-level", default="INFO", show_default=True)
 def run_cmd(rpc: str, oracle_address: str, db: str, host: str, port: int, batch_size: int, batch_age: float,

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..chain import Chain, ChainError, connect
 from .contracts import DEVICE_TYPES
-from .ingest import Ingestor, IngestServer, RegistryDirectory
+from .ingest import DirectoryUnavailable, Ingestor, IngestServer, RegistryDirectory
 from .metrics import Metrics
 from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
@@ -41,6 +41,7 @@ class DaemonConfig:
     port: int = 8787
     relayer: RelayerConfig = field(default_factory=RelayerConfig)
     registry_ttl_s: float = 30.0
+    registry_poll_s: float = 2.0  # how often registry events are followed (revocations reach ingest this fast)
     max_clock_skew_s: int | None = None  # default: the oracle contract's maxClockSkew
     shutdown_grace_s: float = 30.0
     sqlite_synchronous: str = "FULL"
@@ -84,8 +85,9 @@ class OracleDaemon:
         if skew is None:
             skew = self.oracle.functions.maxClockSkew().call()
         self.metrics = Metrics()
+        self.directory = RegistryDirectory(registry, config.registry_ttl_s)
         self.ingestor = Ingestor(
-            self.store, RegistryDirectory(registry, config.registry_ttl_s),
+            self.store, self.directory,
             ReadingDomain(chain.chain_id, self.oracle.address), max_clock_skew_s=skew, metrics=self.metrics,
         )
         self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics)
@@ -107,7 +109,8 @@ class OracleDaemon:
     def start(self) -> OracleDaemon:
         serve = threading.Thread(target=self.server.serve_forever, name="oracle-ingest", daemon=True)
         relay = threading.Thread(target=self._relay, name="oracle-relayer", daemon=True)
-        self._threads = [serve, relay]
+        follow = threading.Thread(target=self._follow_registry, name="oracle-registry", daemon=True)
+        self._threads = [serve, relay, follow]
         for t in self._threads:
             t.start()
         log.info("oracle daemon listening on %s, relaying to %s", self.url, self.oracle.address)
@@ -121,6 +124,13 @@ class OracleDaemon:
             log.error("relayer stopped: %s", exc)
             self._stop.set()
 
+    def _follow_registry(self) -> None:
+        while not self._stop.wait(self.config.registry_poll_s):
+            try:
+                self.directory.follow_events()
+            except DirectoryUnavailable as exc:  # the TTL still bounds staleness; the next round covers the gap
+                log.warning("registry events unavailable: %s", exc)
+
     def stop(self, grace_s: float | None = None) -> None:
         """Stop ingest, let the relayer finish the transaction in flight (up to ``grace_s``), close."""
         grace = self.config.shutdown_grace_s if grace_s is None else grace_s
@@ -133,8 +143,8 @@ class OracleDaemon:
             if relay.is_alive():
                 log.warning("batch still in flight after %.0fs; it will be resumed on the next start", grace)
         self._stop.set()
-        if relay is not None:
-            relay.join(5)
+        for thread in self._threads[1:]:
+            thread.join(5)
         self.store.close()
 
     @property

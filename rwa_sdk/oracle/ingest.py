@@ -33,6 +33,7 @@ from .reading import (
     ReadingDomain,
     ReadingError,
     address_bytes,
+    keccak256,
     recover,
     to_checksum,
 )
@@ -129,10 +130,22 @@ class StaticDirectory:
         self._devices[device] = info
 
 
+# DeviceRegistry events that change what the directory caches; topic 1 (and 2 for a rotation) is a device.
+_DEVICE_EVENTS = {
+    keccak256(b"DeviceRegistered(address,bytes32,uint8,uint64,bytes32)"): (1,),
+    keccak256(b"DeviceActivated(address,bytes32,uint48)"): (1,),
+    keccak256(b"DeviceRevoked(address,bytes32,uint48)"): (1,),
+    keccak256(b"DeviceMetadataUpdated(address,uint64,bytes32)"): (1,),
+    keccak256(b"DeviceKeyRotated(address,address,bytes32,uint48)"): (1, 2),
+}
+
+
 class RegistryDirectory:
     """DeviceRegistry on chain, cached for ``ttl_s`` so the hot path rarely calls the node.
 
-    A revocation therefore takes effect in ingest within ``ttl_s``; the chain itself is exact
+    :meth:`follow_events` drops the devices the registry's events name since the last call, so a
+    revocation takes effect in ingest as soon as it is followed (the daemon does every few seconds);
+    ``ttl_s`` bounds how stale an entry can get if events are not followed. The chain itself is exact
     (``verifyReading`` checks the registry at call time).
     """
 
@@ -142,18 +155,20 @@ class RegistryDirectory:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._clock = clock
-        self._cache: dict[bytes, tuple[float, DeviceInfo | None]] = {}
+        self._cache: dict[bytes, tuple[float, int, DeviceInfo | None]] = {}  # device -> (when, block read at, info)
         self._has_code: dict[bytes, tuple[float, bool]] = {}
         self._lock = threading.Lock()
+        self._next_block = registry.w3.eth.block_number + 1  # the cache starts empty: nothing older matters
 
     def get(self, device: bytes) -> DeviceInfo | None:
         now = self._clock()
         with self._lock:
             hit = self._cache.get(device)
         if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
+            return hit[2]
         try:
-            raw = self.registry.functions.getDevice(to_checksum(device)).call()
+            block = self.registry.w3.eth.block_number
+            raw = self.registry.functions.getDevice(to_checksum(device)).call(block_identifier=block)
         except Exception as exc:  # any transport or node failure
             raise DirectoryUnavailable(str(exc)) from None
         asset, _meta, capacity, activated, revoked, dtype, status = raw
@@ -161,8 +176,33 @@ class RegistryDirectory:
         with self._lock:
             if len(self._cache) >= self.max_entries:  # bounded: unknown addresses must not grow it forever
                 self._cache.clear()
-            self._cache[device] = (now, info)
+            self._cache[device] = (now, block, info)
         return info
+
+    def follow_events(self) -> int:
+        """Forget cached devices that registry events since the last call name (if the event is newer than
+        what was cached); returns how many events.
+
+        Raises :class:`DirectoryUnavailable` if the node cannot be read (the next call covers the gap)."""
+        try:
+            latest = self.registry.w3.eth.block_number
+            if latest < self._next_block:
+                return 0
+            logs = self.registry.w3.eth.get_logs({
+                "address": self.registry.address, "fromBlock": self._next_block, "toBlock": latest,
+                "topics": [["0x" + t.hex() for t in _DEVICE_EVENTS]],
+            })
+        except Exception as exc:  # any transport or node failure
+            raise DirectoryUnavailable(str(exc)) from None
+        with self._lock:
+            for raw in logs:
+                for i in _DEVICE_EVENTS[bytes(raw["topics"][0])]:
+                    device = bytes(raw["topics"][i])[12:]
+                    hit = self._cache.get(device)
+                    if hit is not None and hit[1] < raw["blockNumber"]:
+                        del self._cache[device]
+        self._next_block = latest + 1
+        return len(logs)
 
     def contract_signature_valid(self, device: bytes, digest: bytes, signature: bytes) -> bool:
         """ERC-1271 ``isValidSignature`` of a device that is a contract, as the chain's ``SignatureChecker``.

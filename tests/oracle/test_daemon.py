@@ -159,6 +159,29 @@ def test_forged_replayed_out_of_order_future_and_over_capacity_readings_rejected
     ]
 
 
+def test_a_revocation_reaches_ingest_through_registry_events_not_the_cache_ttl(world, daemon):
+    """The daemon caches devices for 60 s here, but follows the registry's events every 2 s."""
+    (dev,) = world.fresh_devices(1, seed=31)
+    domain = world.contracts.domain
+
+    def post(r):
+        body = json.dumps([reading_item(r, domain.sign(r, dev.signer.key))]).encode()
+        return http_json("POST", daemon.url + "/v1/readings", body)[1]["results"][0]
+
+    first = dev.next_reading(2)
+    assert post(first)["status"] == "accepted"  # the device is cached as active
+    world.chain.transact(world.contracts.registry.functions.revokeDevice(dev.signer.checksum),
+                         sender=world.chain.accounts[1])
+    revoked_at, seqs = world.chain.timestamp(), iter(range(2, 1_000))
+
+    def rejected_as_revoked():
+        seq = next(seqs)
+        r = first.with_(seq=seq, period_start=revoked_at + seq, period_end=revoked_at + seq + 1, energy_wh=0)
+        return post(r).get("reason") == "device_revoked" or None
+
+    wait_until(rejected_as_revoked, 15, what="the revocation followed by ingest")
+
+
 def test_daemon_on_a_postgresql_store_anchors_and_proves(world, tmp_path, postgres_server):
     name = "daemon" + tmp_path.name.replace("-", "_").lower()[-20:]
     postgres_server.psql(f"CREATE DATABASE {name};")

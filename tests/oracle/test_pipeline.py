@@ -15,6 +15,7 @@ from rwa_sdk.oracle.ingest import (
     reading_item,
 )
 from rwa_sdk.oracle.proof import ProofNotFound, asset_roots, reading_proof
+from rwa_sdk.oracle.reading import DeviceSigner
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
 from rwa_sdk.oracle.store import (
     BatchStatus,
@@ -121,6 +122,35 @@ def test_revoked_device_later_readings_rejected(pipeline, oracle_world, chain):
     chain.mine(100)
     r = make_reading(dev, ASSET_A, 1, chain.timestamp(), energy_wh=1, length=30)
     assert ingestor.submit([reading_item(r, oracle_world.domain.sign(r, dev.key))])[0].reason is Reason.DEVICE_REVOKED
+
+
+def test_registry_events_reach_ingest_before_the_cache_expires(oracle_world, chain, store_location):
+    """A revocation, a key rotation and a capacity change are followed at once, whatever the cache's TTL."""
+    directory = RegistryDirectory(oracle_world.registry, ttl_s=3_600)
+    revoked, rotated, resized = oracle_world.devices_a
+    for dev in oracle_world.devices_a:
+        assert directory.get(dev.address).revoked_at == 0
+    new_key = DeviceSigner.from_secret(bytes([7] * 32))
+    fns, operator = oracle_world.registry.functions, oracle_world.operator_a
+    chain.transact(fns.revokeDevice(revoked.checksum), sender=operator)
+    chain.transact(fns.rotateKey(rotated.checksum, new_key.checksum), sender=operator)
+    chain.transact(fns.updateDeviceMetadata(resized.checksum, 2 * CAPACITY_W, bytes(32)), sender=operator)
+    assert directory.get(revoked.address).revoked_at == 0  # cached
+    # revoked: 1 event; rotated: registered + revoked + activated + rotated; resized: 1
+    assert directory.follow_events() == 6
+    assert directory.get(revoked.address).revoked_at > 0
+    assert directory.get(rotated.address).revoked_at > 0 and directory.get(new_key.address) is not None
+    assert directory.get(resized.address).capacity_w == 2 * CAPACITY_W
+    assert directory.follow_events() == 0
+    store = open_store(store_location)
+    try:
+        ingestor = Ingestor(store, directory, oracle_world.domain, clock=lambda: chain.timestamp())
+        chain.mine(60)
+        r = make_reading(revoked, ASSET_A, 1, chain.timestamp(), energy_wh=1, length=30)
+        (result,) = ingestor.submit([reading_item(r, oracle_world.domain.sign(r, revoked.key))])
+        assert result.reason is Reason.DEVICE_REVOKED
+    finally:
+        store.close()
 
 
 def test_relayer_anchors_everything_and_every_proof_verifies(pipeline, oracle_world, chain):
