@@ -90,3 +90,12 @@ def _addresses(asset: Any) -> dict[str, Any]:
     addresses = asdict(asset.addresses)
     modules = addresses.pop("modules")
     return {**addresses, **modules}
+
+
+def _register_audit() -> None:
+    from .audit import audit_cmd
+
+    asset_cli.add_command(audit_cmd)
+
+
+_register_audit()
