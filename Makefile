@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 NODE := node_modules/.bin/node
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-brownie fuzz bench compile hardhat-compile toolchain clean setup
+.PHONY: demo test test-brownie fuzz bench compile hardhat-compile toolchain clean setup slither
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -54,3 +54,17 @@ $(BROWNIE_VENV)/.installed: pyproject.toml
 BROWNIE_TESTS ?= tests/foundation tests/sdk tests/settlement/test_stablecoin.py tests/test_brownie.py
 test-brownie: $(BROWNIE_VENV)/.installed node_modules/.installed
 	PATH=$(CURDIR)/$(BROWNIE_VENV)/bin:$$PATH $(BROWNIE_VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) $(BROWNIE_TESTS)
+
+# Static analysis of the Hardhat build; fails on any High/Medium finding in contracts/ not in the triage file.
+SLITHER_VENV := .venv-slither
+$(SLITHER_VENV)/.installed:
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SLITHER_VENV)/bin/python -m pip install --quiet slither-analyzer==0.11.6
+	touch $@
+
+slither: hardhat-compile $(SLITHER_VENV)/.installed
+	@mkdir -p .rwa && rm -f .rwa/slither.json
+	-$(SLITHER_VENV)/bin/slither . --hardhat-artifacts-directory hh-artifacts --hardhat-ignore-compile \
+		--filter-paths "node_modules|contracts/mocks" --json .rwa/slither.json > .rwa/slither.log 2>&1
+	$(PY) .ci/slither_gate.py .rwa/slither.json .ci/slither-triage.txt

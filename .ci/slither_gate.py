@@ -23,8 +23,11 @@ def finding_key(result: dict) -> str:
     if element.get("type") == "node":
         element = element["type_specific_fields"]["parent"]
     parent = element.get("type_specific_fields", {}).get("parent", {})
-    owner = parent.get("name") if parent.get("type") == "contract" else None
     member = element.get("name", "?")
+    if parent.get("type") == "function":  # a local variable: Contract.function.variable
+        member = f"{parent.get('name')}.{member}"
+        parent = parent.get("type_specific_fields", {}).get("parent", {})
+    owner = parent.get("name") if parent.get("type") == "contract" else None
     return f"{result['check']} {owner}.{member}" if owner else f"{result['check']} {member}"
 
 
