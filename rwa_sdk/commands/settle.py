@@ -168,7 +168,8 @@ def _signed_order(document: dict[str, Any]) -> Any:
     try:
         order = Order(Web3.to_checksum_address(fields["maker"]), Web3.to_checksum_address(fields["token"]),
                       Web3.to_checksum_address(fields["stablecoin"]), int(fields["side"]), int(fields["amount"]),
-                      int(fields["price"]), int(fields["nonce"]), int(fields["expiry"]))
+                      int(fields["price"]), int(fields["nonce"]), int(fields["expiry"]),
+                      int(fields.get("maxFeeBps", 0)))
         signature = bytes.fromhex(str(document["signature"]).removeprefix("0x"))
     except (KeyError, TypeError, ValueError) as error:
         raise CommandError(f"malformed order: {error}") from None
