@@ -104,6 +104,8 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     error TokenPaused();
     /// @dev The token's compliance does not let `investor` move `shares` (e.g. they are locked up).
     error RedemptionNotCompliant(address investor, uint256 shares);
+    /// @dev The step for `requestId` ran out of gas: the batch needs a higher gas limit.
+    error BatchOutOfGas(uint256 requestId);
     /// @dev Only the vault itself may call the per-request step of a batch; `caller` did.
     error CallerNotVault(address caller);
 
@@ -396,10 +398,15 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     }
 
     /// @dev Settle each request in its own call frame; a revert is reported, not propagated.
+    /// A step that left less than an eighth of the gas it was given reverts the whole batch ({BatchOutOfGas}):
+    /// it may have run out of gas in a nested call (each level keeps 1/64), and too low a gas limit (or a gas
+    /// estimate, which looks for the least gas that does not revert) must not fail requests that would succeed.
     function _batch(uint256[] calldata requestIds, bool accept) internal returns (uint256 failed) {
         for (uint256 i = 0; i < requestIds.length; ++i) {
+            uint256 gasBefore = gasleft();
             try this.settleRequest(requestIds[i], accept) {}
             catch (bytes memory reason) {
+                if (gasleft() <= gasBefore / 8) revert BatchOutOfGas(requestIds[i]);
                 ++failed;
                 emit RequestFailed(requestIds[i], accept, reason);
             }

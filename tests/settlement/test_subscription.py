@@ -323,3 +323,15 @@ def test_only_the_vault_runs_a_batch_step(world, vault, roles):
         with pytest.raises(errors.CallerNotVault):
             world.chain.transact(vault.contract.functions.settleRequest(rid, True), sender=who)
     assert vault.status(rid) == Status.PENDING
+
+
+def test_a_batch_short_of_gas_reverts_instead_of_failing_requests(world, vault, roles):
+    """A gas limit (or a gas estimate) too low for a step must not turn into a RequestFailed that leaves a good
+    request pending: the batch reverts with BatchOutOfGas and the request can be accepted with enough gas."""
+    rid = vault.subscribe(100 * UNIT, sender=roles.alice)
+    fn = vault.contract.functions.acceptRequests([rid])
+    with pytest.raises(errors.BatchOutOfGas) as caught:
+        world.chain.transact(fn, sender=world.issuer, gas=60_000)
+    assert caught.value.requestId == rid
+    sent = world.chain.transact(fn, sender=world.issuer)  # estimated: enough for the step to succeed
+    assert not vault.failures(sent) and vault.status(rid) == Status.ACCEPTED
