@@ -57,7 +57,9 @@ def accept_cmd(request_ids: tuple[int, ...], symbol: str, target: Target, as_jso
         if not ids:
             raise CommandError("no pending requests")
         sent = asset.accept_subscriptions(ids)
-    emit({"accepted": ids, **tx(sent)}, as_json, "accepted")
+        failed = asset.vault.failures(sent)  # the batch goes on past a failing request; report it
+    emit({"accepted": [i for i in ids if i not in failed], "failed": {i: str(e) for i, e in failed.items()},
+          **tx(sent)}, as_json, "accepted")
 
 
 @settle_cli.command("redeem")

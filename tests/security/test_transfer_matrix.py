@@ -307,3 +307,18 @@ def test_redemption_escrow_moves_no_balance_and_keeps_accruing(security_world):
         w.token.transfer(w.bob.address, before - AMOUNT + 1, sender=w.alice)
     w.vault.cancel(rid, sender=w.alice)
     assert w.token.frozen_tokens(w.alice.address) == 0
+
+
+def test_escrowed_tokens_do_not_cover_a_lock_up(security_world):
+    """Escrow freezes tokens in place; the lock-up counts only free tokens, so a second request (or a transfer)
+    cannot reach the locked ones while the first request waits."""
+    w = security_world
+    w.compliance.set_lock_period(3600, sender=w.owner)
+    w.token.mint(w.alice.address, 500, sender=w.agent)  # alice: 1,000 free of lock, 500 locked
+    w.vault.redeem(1_000, sender=w.alice)
+    with pytest.raises(errors.RedemptionNotCompliant):
+        w.vault.redeem(500, sender=w.alice)
+    with pytest.raises(errors.TokenTransferNotCompliant):
+        w.token.transfer(w.bob.address, 1, sender=w.alice)
+    w.chain.mine(3601)
+    w.token.transfer(w.bob.address, 1, sender=w.alice)
