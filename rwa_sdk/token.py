@@ -291,6 +291,7 @@ def deploy_suite(chain: Chain, config: SuiteConfig, owner: LocalAccount, agent: 
         ZERO_ADDRESS,
         owner.address,
     )
+    send(compliance.functions.bindToken(token.address))  # owner-gated: no one else can claim the compliance
     send(token.functions.addAgent(agent.address))
     send(registry.functions.addAgent(token.address))  # recovery registers the new wallet
 

@@ -2,13 +2,14 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IModularCompliance} from "../interfaces/IModularCompliance.sol";
 import {IModule} from "../interfaces/IModule.sol";
 
 /// @title ERC-3643 modular compliance: a token's transfer rules, one module per rule
 /// @notice The owner adds and configures modules; the bound token asks `canTransfer` before a move and reports
 /// `transferred`, `created` and `destroyed` after it, so stateful rules keep their books.
-contract ModularCompliance is Ownable, IModularCompliance {
+contract ModularCompliance is Ownable2Step, IModularCompliance {
     uint256 public constant MAX_MODULES = 25;
 
     /// @dev `caller` may not bind or unbind a token.
@@ -52,10 +53,10 @@ contract ModularCompliance is Ownable, IModularCompliance {
     constructor(address initialOwner) Ownable(initialOwner) {}
 
     /// @inheritdoc IModularCompliance
+    /// @dev Owner only: T-REX also lets an unbound compliance be claimed by the first token that calls, which
+    /// lets anyone bind a contract of their own before the real token does. The owner binds after deploying.
     function bindToken(address token) external {
-        if (msg.sender != owner() && !(_binding.token == address(0) && msg.sender == token)) {
-            revert ComplianceUnauthorizedBinding(msg.sender);
-        }
+        if (msg.sender != owner()) revert ComplianceUnauthorizedBinding(msg.sender);
         if (token == address(0)) revert ComplianceInvalidAddress();
         _binding.token = token;
         emit TokenBound(token);

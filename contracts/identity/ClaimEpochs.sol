@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IClaimEpochs} from "../interfaces/IClaimEpochs.sol";
 
 /// @title Change counters that make verification caching safe
@@ -12,7 +13,7 @@ import {IClaimEpochs} from "../interfaces/IClaimEpochs.sol";
 /// of those changes takes effect on the very next check.
 /// @dev Only contracts whose code is known to report changes may be tracked: clones made by a registrar factory,
 /// and registries the owner vouches for. Untracked callers are ignored, never trusted.
-contract ClaimEpochs is Ownable, IClaimEpochs {
+contract ClaimEpochs is Ownable2Step, IClaimEpochs {
     /// @dev `account` may not track contracts.
     error ClaimEpochsUnauthorizedRegistrar(address account);
     /// @dev `account` is already tracked (or is the zero address, or `role` is None).

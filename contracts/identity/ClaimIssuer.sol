@@ -48,6 +48,13 @@ contract ClaimIssuer is Identity, IClaimIssuer {
         return keyHasPurpose(keccak256(abi.encode(signer)), CLAIM) && !_revoked[keccak256(signature)];
     }
 
+    /// @inheritdoc IClaimIssuer
+    /// @dev Malformed or malleable (high-s) signatures recover to zero rather than revert.
+    function getRecoveredAddress(bytes calldata sig, bytes32 dataHash) external pure returns (address addr) {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(dataHash, sig);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
+    }
+
     function _revoke(bytes memory signature) private {
         bytes32 id = keccak256(signature);
         if (_revoked[id]) revert ClaimIssuerAlreadyRevoked(signature);

@@ -2,12 +2,13 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IClaimTopicsRegistry} from "../interfaces/IClaimTopicsRegistry.sol";
 import {IClaimEpochs} from "../interfaces/IClaimEpochs.sol";
 
 /// @title The claim topics every investor must hold
 /// @notice A new required topic is reported to `claimEpochs`: cached verifications end at once.
-contract ClaimTopicsRegistry is Ownable, IClaimTopicsRegistry {
+contract ClaimTopicsRegistry is Ownable2Step, IClaimTopicsRegistry {
     uint256 public constant MAX_TOPICS = 15;
 
     /// @dev `claimTopic` is already required.

@@ -7,7 +7,9 @@ import {AgentRole} from "../token/AgentRole.sol";
 import {Identity} from "./Identity.sol";
 
 /// @title Cheap investor identities and claim issuers as EIP-1167 clones
-/// @notice One identity per wallet (CREATE2 salted with the wallet), so its address is known before it exists.
+/// @notice One identity per wallet (CREATE2 salted with the wallet, the chain id and this factory), so its address is
+/// known before it exists, and the same wallet gets distinct identities on other chains or deployments: a claim
+/// signed for one (claims are bound to the identity address) cannot be replayed onto another.
 /// Every clone runs known code that reports its changes, so it is tracked in `claimEpochs` and registries may
 /// cache its verification.
 contract IdentityFactory is AgentRole {
@@ -79,7 +81,9 @@ contract IdentityFactory is AgentRole {
         if (msg.sender != owner() && !isAgent(msg.sender)) revert IdentityFactoryUnauthorized(msg.sender);
     }
 
-    function _salt(address wallet) private pure returns (bytes32) {
-        return keccak256(abi.encode(wallet));
+    /// @dev A factory redeployed at the same address on another chain (same deployer and nonce) would otherwise
+    /// hand out identical identity addresses there.
+    function _salt(address wallet) private view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), wallet));
     }
 }

@@ -2,13 +2,14 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IClaimIssuer} from "../interfaces/IClaimIssuer.sol";
 import {ITrustedIssuersRegistry} from "../interfaces/ITrustedIssuersRegistry.sol";
 import {IClaimEpochs} from "../interfaces/IClaimEpochs.sol";
 
 /// @title The claim issuers trusted for each topic
 /// @notice Removing an issuer or changing its topics is reported to `claimEpochs`: cached verifications end at once.
-contract TrustedIssuersRegistry is Ownable, ITrustedIssuersRegistry {
+contract TrustedIssuersRegistry is Ownable2Step, ITrustedIssuersRegistry {
     uint256 public constant MAX_ISSUERS = 50;
     uint256 public constant MAX_TOPICS_PER_ISSUER = 15;
 

@@ -21,4 +21,8 @@ interface IClaimIssuer is IIdentity {
     /// @notice Whether a claim on `topic` for `identity` with `data` and `signature` is valid now:
     /// signed by a current claim key of this issuer and not revoked.
     function isClaimValid(IIdentity identity, uint256 topic, bytes calldata signature, bytes calldata data) external view returns (bool);
+
+    /// @notice The signer of `dataHash` (already prefixed as signed) under `sig`; zero if `sig` is malformed.
+    /// @dev ONCHAINID's helper: clients recover the claim signer and check its key purpose themselves.
+    function getRecoveredAddress(bytes calldata sig, bytes32 dataHash) external pure returns (address addr);
 }

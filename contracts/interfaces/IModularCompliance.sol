@@ -9,7 +9,7 @@ interface IModularCompliance {
     event ModuleAdded(address indexed module);
     event ModuleRemoved(address indexed module);
 
-    /// @notice Bind `token` (owner, or the token itself while none is bound).
+    /// @notice Bind `token` (owner only).
     function bindToken(address token) external;
 
     /// @notice Unbind `token` (owner or the bound token).

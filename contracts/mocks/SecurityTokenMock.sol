@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IRevenueHook} from "../settlement/interfaces/IRevenueHook.sol";
 
 /**
@@ -12,7 +13,7 @@ import {IRevenueHook} from "../settlement/interfaces/IRevenueHook.sol";
  * flag, one compliance rule (recipients must be on a `verified` allow-list) and the revenue hook, called
  * in {_update} before balances change. Decimals are a constructor argument (0 is usual for ERC-3643).
  */
-contract SecurityTokenMock is ERC20, Ownable {
+contract SecurityTokenMock is ERC20, Ownable2Step {
     /// @dev `caller` is not an agent of the token.
     error CallerNotAgent(address caller);
     /// @dev The compliance rule: `recipient` is not a verified investor.
@@ -30,6 +31,10 @@ contract SecurityTokenMock is ERC20, Ownable {
 
     mapping(address => bool) public isAgent;
     mapping(address => bool) public verified;
+    /// @notice Wallets whose tokens a lock-up holds.
+    mapping(address => bool) public locked;
+    /// @notice Whether ordinary transfers are paused.
+    bool public paused;
     mapping(address => bool) private _frozen;
     mapping(address => uint256) private _frozenTokens;
     /// @notice The distributor notified before every balance change (zero = none).
@@ -71,6 +76,40 @@ contract SecurityTokenMock is ERC20, Ownable {
     function setFrozenTokens(address account, uint256 amount) external onlyAgent {
         _frozenTokens[account] = amount;
         emit TokensFrozen(account, amount);
+    }
+
+    /// @notice Freeze `amount` more tokens of `account` (what a redemption escrow does). Agent only.
+    function freezePartialTokens(address account, uint256 amount) external onlyAgent {
+        if (_frozenTokens[account] + amount > balanceOf(account)) revert InsufficientFreeTokens(account, balanceOf(account) - _frozenTokens[account], amount);
+        _frozenTokens[account] += amount;
+        emit TokensFrozen(account, _frozenTokens[account]);
+    }
+
+    /// @notice Unfreeze `amount` of `account`'s frozen tokens. Agent only.
+    function unfreezePartialTokens(address account, uint256 amount) external onlyAgent {
+        if (amount > _frozenTokens[account]) revert InsufficientFreeTokens(account, _frozenTokens[account], amount);
+        _frozenTokens[account] -= amount;
+        emit TokensFrozen(account, _frozenTokens[account]);
+    }
+
+    /// @notice Pause or resume ordinary transfers. Agent only.
+    function setPaused(bool paused_) external onlyAgent {
+        paused = paused_;
+    }
+
+    /// @notice Lock (or release) every token of `account` as a lock-up rule would. Agent only.
+    function setLocked(address account, bool locked_) external onlyAgent {
+        locked[account] = locked_;
+    }
+
+    /// @notice This double is its own compliance.
+    function compliance() external view returns (address) {
+        return address(this);
+    }
+
+    /// @notice The mock's lock-up rule: a locked wallet cannot move tokens.
+    function canTransfer(address from, address, uint256) external view returns (bool) {
+        return !locked[from];
     }
 
     /// @notice Set the revenue hook. Owner only.
@@ -119,6 +158,7 @@ contract SecurityTokenMock is ERC20, Ownable {
         if (address(revenueHook) != address(0)) revenueHook.onBalanceChange(from, to);
         if (to != address(0) && !verified[to]) revert RecipientNotVerified(to);
         if (!_forced) {
+            if (paused && from != address(0) && to != address(0)) revert WalletFrozen(from);
             if (from != address(0)) {
                 if (_frozen[from]) revert WalletFrozen(from);
                 uint256 bal = balanceOf(from);

@@ -41,7 +41,8 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
     uint8 public constant BUY = 1;
 
     /// @notice An order signed by `maker`. `amount` is in token base units; `price` in stablecoin base units
-    /// per whole token; the order is valid while `block.timestamp <= expiry`.
+    /// per whole token; the order is valid while `block.timestamp <= expiry`; it fills only while the
+    /// settlement fee is at most `maxFeeBps` (so the owner cannot raise the fee between signing and fill).
     struct Order {
         address maker;
         address token;
@@ -51,6 +52,7 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
         uint256 price;
         uint256 nonce;
         uint256 expiry;
+        uint16 maxFeeBps;
     }
 
     /// @notice An EIP-2612 permit from the buyer to this contract.
@@ -91,6 +93,8 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
     error AuthorizationValueMismatch(uint256 value, uint256 payment);
     /// @dev The fee is above {MAX_FEE_BPS}.
     error FeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+    /// @dev The fee is `feeBps`, above the `maxFeeBps` the maker signed.
+    error FeeAboveOrderMaximum(uint16 feeBps, uint16 maxFeeBps);
     /// @dev A fee is set but the fee recipient is the zero address.
     error InvalidFeeRecipient();
 
@@ -114,7 +118,7 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
     // ------------------------------------------------------------------ storage
 
     bytes32 public constant ORDER_TYPEHASH = keccak256(
-        "Order(address maker,address token,address stablecoin,uint8 side,uint256 amount,uint256 price,uint256 nonce,uint256 expiry)"
+        "Order(address maker,address token,address stablecoin,uint8 side,uint256 amount,uint256 price,uint256 nonce,uint256 expiry,uint16 maxFeeBps)"
     );
     /// @notice The fee can never exceed 10 %.
     uint16 public constant MAX_FEE_BPS = 1000;
@@ -214,7 +218,8 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
                     order.amount,
                     order.price,
                     order.nonce,
-                    order.expiry
+                    order.expiry,
+                    order.maxFeeBps
                 )
             )
         );
@@ -248,6 +253,7 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
             revert InvalidOrderSignature(order.maker);
         }
         if (amount == 0) revert ZeroFill();
+        _requireFeeWithin(order.maxFeeBps);
         uint256 done = filled[orderHash];
         if (amount > order.amount - done) revert OrderOverfill(orderHash, order.amount - done, amount);
         filled[orderHash] = done + amount;
@@ -258,6 +264,12 @@ contract DvPSettlement is EIP712, Ownable2Step, ReentrancyGuard {
         emit OrderFilled(
             orderHash, order.maker, msg.sender, order.token, order.stablecoin, order.side, amount, payment, fee
         );
+    }
+
+    /// @dev The fee in force must not exceed what the maker signed for.
+    function _requireFeeWithin(uint16 maxFeeBps) internal view {
+        uint16 current = feeBps;
+        if (current > maxFeeBps) revert FeeAboveOrderMaximum(current, maxFeeBps);
     }
 
     /// @dev Security leg first (compliance reverts here), then the payment pulled from `buyer`.

@@ -47,6 +47,8 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
     error InvalidPeriod(uint64 periodStart, uint64 periodEnd);
     /// @dev The period of `assetId` was already funded by deposit `depositId`.
     error PeriodAlreadyFunded(bytes32 assetId, uint64 periodStart, uint64 periodEnd, uint256 depositId);
+    /// @dev [periodStart, periodEnd) of `assetId` overlaps the funded [fundedStart, fundedEnd).
+    error PeriodOverlapsFunded(bytes32 assetId, uint64 periodStart, uint64 periodEnd, uint64 fundedStart, uint64 fundedEnd);
     /// @dev The oracle anchored `anchoredWh` for the period, the deposit claims `claimedWh`.
     error EnergyMismatch(uint256 anchoredWh, uint256 claimedWh);
     /// @dev `holder` is frozen on the token and cannot claim until unfrozen.
@@ -122,6 +124,8 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
     Deposit[] private _deposits;
     mapping(address holder => Account) private _accounts;
     mapping(bytes32 periodKey => uint256 depositIdPlusOne) private _periodDeposit;
+    /// @dev Per asset, the funded intervals, disjoint and sorted by start (one slot each: start << 64 | end).
+    mapping(bytes32 assetId => uint256[]) private _funded;
 
     // ------------------------------------------------------------------ constructor
 
@@ -151,7 +155,8 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
     /**
      * @notice Deposit `amount` of stablecoin revenue for `assetId` over [periodStart, periodEnd), produced
      * from `energyWh` of metered energy (`evidence` = oracle batch root / ids). Operator only.
-     * @dev Pulls `amount` from the caller (approve first). Each period of an asset can be funded once. If an
+     * @dev Pulls `amount` from the caller (approve first). Each metered instant of an asset can be funded once:
+     * a period overlapping a funded one is refused ({PeriodOverlapsFunded}). If an
      * energy oracle is set, `energyWh` must equal its anchored total. O(1) in the number of holders.
      * @return depositId The index of the new deposit.
      */
@@ -181,6 +186,7 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
             })
         );
         _periodDeposit[key] = depositId + 1;
+        _insertFunded(assetId, periodStart, periodEnd);
         emit RevenueDeposited(depositId, assetId, periodStart, periodEnd, energyWh, evidence, amount, supply, rpt);
 
         stablecoin.safeTransferFrom(msg.sender, address(this), amount);
@@ -280,11 +286,42 @@ contract RevenueDistributor is IRevenueHook, AccessControl, ReentrancyGuard {
         key = keccak256(abi.encode(assetId, periodStart, periodEnd));
         uint256 existing = _periodDeposit[key];
         if (existing != 0) revert PeriodAlreadyFunded(assetId, periodStart, periodEnd, existing - 1);
+        _requireUnfunded(assetId, periodStart, periodEnd);
         IEnergyOracle oracle = energyOracle;
         if (address(oracle) != address(0)) {
             uint256 anchored = oracle.periodEnergyWh(assetId, periodStart, periodEnd);
             if (anchored != energyWh) revert EnergyMismatch(anchored, energyWh);
         }
+    }
+
+    /// @dev Refuse [start, end) if it overlaps a funded interval: binary search for the last interval starting
+    /// before `end`; being disjoint and sorted, it is the only one that can reach past `start`.
+    function _requireUnfunded(bytes32 assetId, uint64 start, uint64 end) internal view {
+        uint256[] storage funded = _funded[assetId];
+        uint256 low = 0;
+        uint256 high = funded.length;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (uint64(funded[mid] >> 64) < end) low = mid + 1;
+            else high = mid;
+        }
+        if (low == 0) return;
+        uint256 interval = funded[low - 1];
+        uint64 fundedEnd = uint64(interval);
+        if (fundedEnd > start) revert PeriodOverlapsFunded(assetId, start, end, uint64(interval >> 64), fundedEnd);
+    }
+
+    /// @dev Keep `_funded[assetId]` sorted: O(1) for the usual deposit after the last one, a shift for a backfill.
+    function _insertFunded(bytes32 assetId, uint64 start, uint64 end) internal {
+        uint256[] storage funded = _funded[assetId];
+        uint256 packed = (uint256(start) << 64) | end;
+        funded.push(packed);
+        uint256 i = funded.length - 1;
+        while (i > 0 && uint64(funded[i - 1] >> 64) > start) {
+            funded[i] = funded[i - 1];
+            --i;
+        }
+        if (i != funded.length - 1) funded[i] = packed;
     }
 
     /// @dev Raise the accumulator by `amount` over the current supply, carrying the division remainder.

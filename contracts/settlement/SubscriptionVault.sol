@@ -8,6 +8,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ISettlementToken} from "./interfaces/ISettlementToken.sol";
+import {ITransferRules} from "./interfaces/ITransferRules.sol";
 import {IReceiveWithAuthorization} from "./interfaces/IReceiveWithAuthorization.sol";
 
 /**
@@ -18,12 +19,18 @@ import {IReceiveWithAuthorization} from "./interfaces/IReceiveWithAuthorization.
  * @dev Lifecycle of a request: Pending -> Accepted | Rejected | Cancelled (by its investor).
  * - Subscription: the stablecoin is deposited here on request (approve, EIP-2612 permit or EIP-3009
  *   authorization). On acceptance the vault mints `floor(assets * 10**decimals / price)` tokens to the
- *   investor (the token's compliance applies, a failing rule reverts the batch with the rule's error), the
- *   cost goes to the treasury and the unspent remainder back to the investor; on rejection all is refunded.
- * - Redemption: the tokens are locked on request by burning them (the vault is a token agent; ERC-3643
- *   tokens have no permit, so burning avoids an approve and keeps locked tokens out of revenue shares).
- *   On acceptance the treasury pays `floor(shares * price / 10**decimals)`; on rejection or cancellation
- *   the tokens are minted back.
+ *   investor (the token's compliance applies), the cost goes to the treasury and the unspent remainder back
+ *   to the investor; on rejection all is refunded.
+ * - Redemption: a request is a move of tokens like any other: refused while the token is paused or when its
+ *   compliance would not let the investor move the shares (lock-up). The shares are then held in escrow in
+ *   the investor's own wallet, frozen by the vault (a token agent): they cannot move, and they keep earning
+ *   revenue since the balance is unchanged. On acceptance they are unfrozen and burned and the treasury pays
+ *   `floor(shares * price / 10**decimals)`; on rejection or cancellation they are only unfrozen, which needs
+ *   no compliance, so a request of an investor who lost eligibility can always be returned.
+ * Batches run item by item: a request that cannot be settled (not pending, refused by compliance, treasury
+ *   short of funds) is left as it was and reported with {RequestFailed}; the rest of the batch goes through.
+ *   If an agent moves escrowed tokens away (forced transfer, wallet recovery), the request fails until the
+ *   agent restores them.
  * Payments to investors are pushed; if the push fails (e.g. the investor is blacklisted on USDC) the amount
  * becomes claimable with {withdraw} instead of blocking the whole batch.
  * Minimum tickets and per-period caps are checked when a request is filed; caps count pending and accepted
@@ -93,6 +100,14 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     error InvalidAddress();
     /// @dev `investor` has nothing to withdraw.
     error NothingToWithdraw(address investor);
+    /// @dev The token is paused: no tokens move, redemption requests included.
+    error TokenPaused();
+    /// @dev The token's compliance does not let `investor` move `shares` (e.g. they are locked up).
+    error RedemptionNotCompliant(address investor, uint256 shares);
+    /// @dev The step for `requestId` ran out of gas: the batch needs a higher gas limit.
+    error BatchOutOfGas(uint256 requestId);
+    /// @dev Only the vault itself may call the per-request step of a batch; `caller` did.
+    error CallerNotVault(address caller);
 
     // ------------------------------------------------------------------ events
 
@@ -104,6 +119,9 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     /// @notice `result` tokens minted (subscription) or stablecoin paid (redemption); `refund` unspent stablecoin.
     event RequestAccepted(uint256 indexed requestId, address indexed investor, Kind kind, uint256 amount, uint256 result, uint256 refund);
     event RequestRejected(uint256 indexed requestId, address indexed investor, Kind kind, uint256 amount);
+    /// @notice Request `requestId` could not be accepted (`accept`) or rejected and is unchanged; `reason` is the
+    /// revert data (a custom error of the vault, the token or the stablecoin).
+    event RequestFailed(uint256 indexed requestId, bool accept, bytes reason);
     event PaymentDeferred(address indexed investor, uint256 amount);
     event Withdrawn(address indexed investor, uint256 amount);
     event MinimumsSet(uint256 minSubscription, uint256 minRedemption);
@@ -173,28 +191,41 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
     /**
      * @notice Accept pending requests: mint for subscriptions, pay for redemptions, at their period's price.
      * Issuer only.
-     * @dev Reverts the whole batch if one request is not pending, one mint fails the token's compliance,
-     * or the treasury cannot fund a redemption.
+     * @dev Item by item: a request that fails (not pending, a mint refused by compliance, a treasury that
+     * cannot fund) stays as it was and is reported with {RequestFailed}; the others are accepted.
+     * @return failed How many requests failed.
      */
-    function acceptRequests(uint256[] calldata requestIds) external onlyRole(ISSUER_ROLE) nonReentrant {
-        for (uint256 i = 0; i < requestIds.length; ++i) {
-            Request storage r = _pendingRequest(requestIds[i]);
-            r.status = Status.Accepted;
-            uint256 price = _periods[r.period].price;
-            if (r.kind == Kind.Subscription) _acceptSubscription(requestIds[i], r, price);
-            else _acceptRedemption(requestIds[i], r, price);
-        }
+    function acceptRequests(uint256[] calldata requestIds) external onlyRole(ISSUER_ROLE) nonReentrant returns (uint256 failed) {
+        return _batch(requestIds, true);
     }
 
-    /// @notice Reject pending requests: refund the stablecoin or mint the locked tokens back. Issuer only.
-    function rejectRequests(uint256[] calldata requestIds) external onlyRole(ISSUER_ROLE) nonReentrant {
-        for (uint256 i = 0; i < requestIds.length; ++i) {
-            Request storage r = _pendingRequest(requestIds[i]);
+    /**
+     * @notice Reject pending requests: refund the stablecoin or return the escrowed tokens. Issuer only.
+     * @dev Item by item, like {acceptRequests}.
+     * @return failed How many requests failed.
+     */
+    function rejectRequests(uint256[] calldata requestIds) external onlyRole(ISSUER_ROLE) nonReentrant returns (uint256 failed) {
+        return _batch(requestIds, false);
+    }
+
+    /**
+     * @notice One step of a batch, atomic on its own: accept or reject `requestId`. Only this vault may call.
+     * @dev External so that a batch can catch one request's revert without undoing the others.
+     */
+    function settleRequest(uint256 requestId, bool accept) external {
+        if (msg.sender != address(this)) revert CallerNotVault(msg.sender);
+        Request storage r = _pendingRequest(requestId);
+        if (accept) {
+            r.status = Status.Accepted;
+            uint256 price = _periods[r.period].price;
+            if (r.kind == Kind.Subscription) _acceptSubscription(requestId, r, price);
+            else _acceptRedemption(requestId, r, price);
+        } else {
             r.status = Status.Rejected;
             _release(r);
-            emit RequestRejected(requestIds[i], r.investor, r.kind, r.amount);
+            emit RequestRejected(requestId, r.investor, r.kind, r.amount);
             if (r.kind == Kind.Subscription) _pay(r.investor, r.amount);
-            else token.mint(r.investor, r.amount);
+            else token.unfreezePartialTokens(r.investor, r.amount);
         }
     }
 
@@ -249,25 +280,34 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
         );
     }
 
-    /// @notice Request the redemption of `shares` tokens; they are locked (burned) now.
+    /**
+     * @notice Request the redemption of `shares` tokens; they are held in escrow (frozen in your wallet) now.
+     * @dev Refused while the token is paused, the caller is frozen, or compliance would not let the caller move
+     * `shares` (a lock-up), like any transfer.
+     */
     function requestRedemption(uint256 shares) external nonReentrant returns (uint256 requestId) {
         Period storage p = _openPeriod();
         if (shares < minRedemption || shares == 0) revert BelowMinimum(shares, minRedemption);
+        if (token.paused()) revert TokenPaused();
         if (token.isFrozen(msg.sender)) revert InvestorFrozen(msg.sender);
         uint256 balance = token.balanceOf(msg.sender);
         uint256 frozen = token.getFrozenTokens(msg.sender);
         uint256 free = balance > frozen ? balance - frozen : 0;
         if (shares > free) revert RedemptionExceedsFreeTokens(msg.sender, free, shares);
+        // the investor's own wallet as receiver: only the rules on the sender side (lock-up) can refuse
+        if (!ITransferRules(token.compliance()).canTransfer(msg.sender, msg.sender, shares)) {
+            revert RedemptionNotCompliant(msg.sender, shares);
+        }
         uint256 total = p.redeemed + shares;
         if (total > p.redemptionCap) revert PeriodCapExceeded(currentPeriod, p.redemptionCap, total);
         p.redeemed = total;
         pendingRedemption[msg.sender] += shares;
         requestId = _newRequest(Kind.Redemption, shares);
         emit RedemptionRequested(requestId, msg.sender, currentPeriod, shares);
-        token.burn(msg.sender, shares);
+        token.freezePartialTokens(msg.sender, shares);
     }
 
-    /// @notice Cancel your own pending request: stablecoin refunded, or tokens minted back.
+    /// @notice Cancel your own pending request: stablecoin refunded, or escrowed tokens unfrozen.
     function cancelRequest(uint256 requestId) external nonReentrant {
         Request storage r = _pendingRequest(requestId);
         if (r.investor != msg.sender) revert NotRequestOwner(requestId, msg.sender);
@@ -275,7 +315,7 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
         _release(r);
         emit RequestCancelled(requestId, msg.sender);
         if (r.kind == Kind.Subscription) stablecoin.safeTransfer(msg.sender, r.amount);
-        else token.mint(msg.sender, r.amount);
+        else token.unfreezePartialTokens(msg.sender, r.amount);
     }
 
     /// @notice Withdraw stablecoin whose push payment failed earlier.
@@ -351,8 +391,26 @@ contract SubscriptionVault is AccessControl, ReentrancyGuard {
         r.result = assets;
         pendingRedemption[r.investor] -= r.amount;
         emit RequestAccepted(requestId, r.investor, Kind.Redemption, r.amount, assets, 0);
+        token.unfreezePartialTokens(r.investor, r.amount);
+        token.burn(r.investor, r.amount);
         stablecoin.safeTransferFrom(treasury, address(this), assets);
         _pay(r.investor, assets);
+    }
+
+    /// @dev Settle each request in its own call frame; a revert is reported, not propagated.
+    /// A step that left less than an eighth of the gas it was given reverts the whole batch ({BatchOutOfGas}):
+    /// it may have run out of gas in a nested call (each level keeps 1/64), and too low a gas limit (or a gas
+    /// estimate, which looks for the least gas that does not revert) must not fail requests that would succeed.
+    function _batch(uint256[] calldata requestIds, bool accept) internal returns (uint256 failed) {
+        for (uint256 i = 0; i < requestIds.length; ++i) {
+            uint256 gasBefore = gasleft();
+            try this.settleRequest(requestIds[i], accept) {}
+            catch (bytes memory reason) {
+                if (gasleft() <= gasBefore / 8) revert BatchOutOfGas(requestIds[i]);
+                ++failed;
+                emit RequestFailed(requestIds[i], accept, reason);
+            }
+        }
     }
 
     /// @dev Undo a pending request's effect on the period caps and pending totals.

@@ -2,10 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IAgentRole} from "../interfaces/IAgentRole.sol";
 
 /// @title Owner plus agents, as in T-REX: the owner configures, agents operate
-abstract contract AgentRole is Ownable, IAgentRole {
+abstract contract AgentRole is Ownable2Step, IAgentRole {
     /// @dev `account` is not an agent.
     error AgentRoleUnauthorized(address account);
     /// @dev `agent` is the zero address.

@@ -49,6 +49,8 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     error TokenRecoveryNotAuthorized(address newWallet, address onchainID);
     /// @dev `wallet` is registered to `registered`, not to `onchainID`.
     error TokenRecoveryIdentityMismatch(address wallet, address registered, address onchainID);
+    /// @dev Recovery onto the lost wallet itself (`wallet`) would delete the balance it credits.
+    error TokenRecoverySameWallet(address wallet);
 
     /// @notice The revenue distributor told of every balance change is now `hook` (zero: none).
     event RevenueHookSet(address indexed hook);
@@ -246,10 +248,12 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     /// @dev `newWallet` must be a management key of `investorOnchainID`, and `lostWallet` (if still registered)
     /// a wallet of it. The whole balance, the frozen amount and the frozen flag move; the new wallet is registered
     /// with the lost wallet's country (this token must be an agent of its identity registry) and the lost one removed.
+    /// `newWallet == lostWallet` is refused: the final `delete` would wipe the credited balance.
     function recoveryAddress(address lostWallet, address newWallet, address investorOnchainID) external onlyAgent returns (bool) {
         Account memory lost = _accounts[lostWallet];
         if (lost.balance == 0) revert TokenNothingToRecover(lostWallet);
         if (newWallet == address(0)) revert TokenInvalidAddress();
+        if (newWallet == lostWallet) revert TokenRecoverySameWallet(newWallet);
         if (!IIdentity(investorOnchainID).keyHasPurpose(keccak256(abi.encode(newWallet)), 1)) {
             revert TokenRecoveryNotAuthorized(newWallet, investorOnchainID);
         }
@@ -313,7 +317,7 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
     }
 
     /// @inheritdoc IToken
-    /// @dev Unbinds the previous compliance and binds the new one to this token.
+    /// @dev Unbinds the previous compliance; the new one's owner must bind it to this token (`bindToken`).
     function setCompliance(address compliance_) external onlyOwner {
         _setCompliance(compliance_);
     }
@@ -493,12 +497,13 @@ contract AssetToken is AgentRole, IToken, IERC20Metadata, IERC20Errors {
         emit IdentityRegistryAdded(registry);
     }
 
+    /// @dev The compliance's owner binds it to this token (`bindToken` is owner-gated); until then every move
+    /// reverts in the compliance's `onlyToken` hooks, so a forgotten binding fails closed.
     function _setCompliance(address compliance_) private {
         if (compliance_ == address(0)) revert TokenInvalidAddress();
         IModularCompliance old = _compliance;
-        if (address(old) != address(0)) old.unbindToken(address(this));
+        if (address(old) != address(0) && old.getTokenBound() == address(this)) old.unbindToken(address(this));
         _compliance = IModularCompliance(compliance_);
-        IModularCompliance(compliance_).bindToken(address(this));
         emit ComplianceAdded(compliance_);
     }
 

@@ -57,7 +57,9 @@ def accept_cmd(request_ids: tuple[int, ...], symbol: str, target: Target, as_jso
         if not ids:
             raise CommandError("no pending requests")
         sent = asset.accept_subscriptions(ids)
-    emit({"accepted": ids, **tx(sent)}, as_json, "accepted")
+        failed = asset.vault.failures(sent)  # the batch goes on past a failing request; report it
+    emit({"accepted": [i for i in ids if i not in failed], "failed": {i: str(e) for i, e in failed.items()},
+          **tx(sent)}, as_json, "accepted")
 
 
 @settle_cli.command("redeem")
@@ -168,7 +170,8 @@ def _signed_order(document: dict[str, Any]) -> Any:
     try:
         order = Order(Web3.to_checksum_address(fields["maker"]), Web3.to_checksum_address(fields["token"]),
                       Web3.to_checksum_address(fields["stablecoin"]), int(fields["side"]), int(fields["amount"]),
-                      int(fields["price"]), int(fields["nonce"]), int(fields["expiry"]))
+                      int(fields["price"]), int(fields["nonce"]), int(fields["expiry"]),
+                      int(fields.get("maxFeeBps", 0)))
         signature = bytes.fromhex(str(document["signature"]).removeprefix("0x"))
     except (KeyError, TypeError, ValueError) as error:
         raise CommandError(f"malformed order: {error}") from None

@@ -33,6 +33,7 @@ ORDER_TYPES = {
         {"name": "price", "type": "uint256"},
         {"name": "nonce", "type": "uint256"},
         {"name": "expiry", "type": "uint256"},
+        {"name": "maxFeeBps", "type": "uint16"},
     ]
 }
 
@@ -49,6 +50,8 @@ class Order:
     price: int
     nonce: int
     expiry: int
+    max_fee_bps: int = 0
+    """The highest settlement fee (basis points) the maker accepts; a fill under a higher fee reverts."""
 
     def as_tuple(self) -> tuple:
         return astuple(self)
@@ -63,6 +66,7 @@ class Order:
             "price": self.price,
             "nonce": self.nonce,
             "expiry": self.expiry,
+            "maxFeeBps": self.max_fee_bps,
         }
 
 
@@ -104,15 +108,24 @@ class DvP:
         price: int,
         nonce: int,
         expiry: int | None = None,
+        max_fee_bps: int | None = None,
     ) -> SignedOrder:
-        """Sign an order off-chain (no transaction); ``expiry`` defaults to one hour from now."""
+        """Sign an order off-chain (no transaction); ``expiry`` defaults to one hour from now, ``max_fee_bps``
+        (the fee the maker accepts at most) to the fee in force now."""
         if side not in (SELL, BUY):
             raise ValueError(f"side must be SELL (0) or BUY (1), not {side}")
+        if max_fee_bps is None:
+            max_fee_bps = self.fee_bps()
         order = Order(maker.address, Web3.to_checksum_address(token), Web3.to_checksum_address(stablecoin),
-                      side, amount, price, nonce, self.chain.timestamp() + 3600 if expiry is None else expiry)
+                      side, amount, price, nonce, self.chain.timestamp() + 3600 if expiry is None else expiry,
+                      max_fee_bps)
         signed = maker.sign_typed_data(domain_data=self.domain(), message_types=ORDER_TYPES,
                                        message_data=order.message())
         return SignedOrder(order, Signature(bytes(signed.signature)))
+
+    def fee_bps(self) -> int:
+        """The settlement fee in force, in basis points."""
+        return self.chain.call(self.contract.functions.feeBps())
 
     def order_hash(self, order: Order) -> bytes:
         return bytes(self.contract.functions.hashOrder(order.as_tuple()).call())

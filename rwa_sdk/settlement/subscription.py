@@ -20,6 +20,14 @@ from ..deploy import Deployments, deploy
 from .stablecoin import Stablecoin
 
 
+class _RevertData(Exception):
+    """Revert bytes caught on chain (a batch's failure event), shaped for :meth:`Chain.decode`."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data.hex())
+        self.data = data
+
+
 class Kind(IntEnum):
     SUBSCRIPTION = 0
     REDEMPTION = 1
@@ -120,12 +128,18 @@ class SubscriptionVault:
         return self._send(self.contract.functions.closePeriod(), sender)
 
     def accept(self, request_ids: Sequence[int], sender: Any = None) -> Sent:
-        """Issuer: accept a batch (mint for subscriptions, pay for redemptions)."""
+        """Issuer: accept a batch (mint for subscriptions, pay for redemptions). Requests that cannot be
+        accepted stay pending and are reported, not raised: see :meth:`failures`."""
         return self._send(self.contract.functions.acceptRequests(list(request_ids)), sender)
 
     def reject(self, request_ids: Sequence[int], sender: Any = None) -> Sent:
-        """Issuer: reject a batch (refund stablecoin, mint locked tokens back)."""
+        """Issuer: reject a batch (refund stablecoin, unfreeze escrowed tokens); failures as for :meth:`accept`."""
         return self._send(self.contract.functions.rejectRequests(list(request_ids)), sender)
+
+    def failures(self, sent: Sent) -> dict[int, Exception]:
+        """The requests of batch ``sent`` that failed, each with its decoded contract error."""
+        return {event["requestId"]: self.chain.decode(_RevertData(bytes(event["reason"])))
+                for event in sent.events(self.contract, "RequestFailed")}
 
     def set_minimums(self, min_subscription: int, min_redemption: int, sender: Any = None) -> Sent:
         return self._send(self.contract.functions.setMinimums(min_subscription, min_redemption), sender)
@@ -161,7 +175,7 @@ class SubscriptionVault:
         return self._request_id(self._send(fn, investor), "SubscriptionRequested")
 
     def redeem(self, shares: int, sender: Any = None) -> int:
-        """Request the redemption of ``shares`` tokens (locked now); returns the request id."""
+        """Request the redemption of ``shares`` tokens (frozen in the wallet as escrow now); returns the request id."""
         sent = self._send(self.contract.functions.requestRedemption(shares), sender)
         return self._request_id(sent, "RedemptionRequested")
 

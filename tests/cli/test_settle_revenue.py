@@ -50,10 +50,14 @@ def test_an_ineligible_investor_is_told_why_and_keeps_its_money(rwa, sun5):
 def test_redeem_locks_the_tokens_until_the_issuer_accepts(rwa, sun5):
     holder = investor(sun5)
     sun5.accept_subscriptions([sun5.subscribe(holder, 3_000)])
+    locked = rwa("settle", "redeem", "--asset", "SUN5", "--shares", "1000", "--json", key=holder)
+    assert locked.exit_code == 1 and "RedemptionNotCompliant" in locked.output  # the 90-day lock-up applies
+    sun5.chain.mine(91 * DAY)
     result = rwa("settle", "redeem", "--asset", "SUN5", "--shares", "1000", "--json", key=holder)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "pending"
-    assert sun5.token.balance_of(holder.address) == 2_000
+    # held in escrow in the holder's wallet: frozen, still earning revenue, burned on acceptance
+    assert (sun5.token.balance_of(holder.address), sun5.token.frozen_tokens(holder.address)) == (3_000, 1_000)
 
 
 def test_a_signed_sell_order_is_filled_by_a_buyer_paying_by_permit(rwa, sun5, tmp_path):

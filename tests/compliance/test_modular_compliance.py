@@ -44,12 +44,16 @@ def test_owner_binds_and_unbinds_a_token(world, fresh):
     assert world.chain.call(fresh.functions.getTokenBound()) == ZERO
 
 
-def test_a_token_binds_itself_only_while_none_is_bound(world, fresh):
-    world.chain.transact(fresh.functions.bindToken(world.alice.address), sender=world.alice)
-    assert world.chain.call(fresh.functions.getTokenBound()) == world.alice.address
-    with pytest.raises(errors.ComplianceUnauthorizedBinding):
-        world.chain.transact(fresh.functions.bindToken(world.bob.address), sender=world.bob)
-    world.chain.transact(fresh.functions.unbindToken(world.alice.address), sender=world.alice)
+def test_first_caller_cannot_bind_an_unbound_compliance(world, fresh):
+    """Attack (issue 12, item 6): before the owner binds the real token, anyone (an EOA or a contract calling
+    for itself) used to be able to claim a fresh compliance."""
+    for who in (world.alice, world.outsider, world.agent):
+        with pytest.raises(errors.ComplianceUnauthorizedBinding):
+            world.chain.transact(fresh.functions.bindToken(who.address), sender=who)
+    assert world.chain.call(fresh.functions.getTokenBound()) == ZERO
+    world.chain.transact(fresh.functions.bindToken(world.alice.address), sender=world.owner)
+    world.chain.transact(fresh.functions.unbindToken(world.alice.address), sender=world.alice)  # the bound token leaves
+    assert world.chain.call(fresh.functions.getTokenBound()) == ZERO
 
 
 def test_binding_errors(world, fresh):

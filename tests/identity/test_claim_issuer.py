@@ -83,3 +83,15 @@ def test_claim_issuer_deployed_directly_works_without_counters(world):
     assert issuer.is_claim_valid(signed)
     issuer.revoke(signed.signature, sender=world.bob)
     assert not issuer.is_claim_valid(signed)
+
+
+def test_get_recovered_address_matches_onchainid(world, claim):
+    """T-REX 4.1.6's IClaimIssuer has getRecoveredAddress: the signer of an already prefixed hash."""
+    from eth_account.messages import _hash_eip191_message, encode_defunct
+
+    from rwa_sdk.identity import claim_digest
+
+    prefixed = _hash_eip191_message(encode_defunct(primitive=claim_digest(claim.identity, claim.topic, claim.data)))
+    recovered = world.chain.call(world.issuer.contract.functions.getRecoveredAddress(claim.signature, prefixed))
+    assert recovered == world.signer.address
+    assert world.chain.call(world.issuer.contract.functions.getRecoveredAddress(b"\x01" * 10, prefixed)) == "0x" + "00" * 20

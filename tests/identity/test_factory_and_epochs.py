@@ -130,3 +130,24 @@ def test_only_owner_and_registrars_manage_tracking(world, epochs):
         world.chain.transact(epochs.functions.untrack(world.identity(world.alice).address), sender=world.outsider)
     with pytest.raises(errors.OwnableUnauthorizedAccount):
         world.chain.transact(epochs.functions.setRegistrar(world.outsider.address, True), sender=world.outsider)
+
+
+def test_identities_differ_across_chains_so_claims_do_not_replay(world):
+    """Attack (issue 12, item 7): a factory deployed at the same address on another chain (same deployer and
+    nonce) used to hand the same wallet the same identity address there, and claims bind only to that address,
+    so a claim signed on one chain was valid on the other."""
+    from rwa_sdk.identity import ClaimTopic, kyc_data
+
+    wallet = world.alice.address
+    here = world.factory.identity_of(wallet)
+    claim = world.issuer.sign(world.signer, here, ClaimTopic.KYC, kyc_data("x"))
+    chain_id = world.chain.w3.eth.chain_id
+    world.chain.rpc("anvil_setChainId", chain_id + 1)
+    try:
+        elsewhere = world.chain.call(world.factory.contract.functions.identityOf(wallet))
+    finally:
+        world.chain.rpc("anvil_setChainId", chain_id)
+    assert elsewhere != here
+    from rwa_sdk.identity import Claim
+    replayed = Claim(elsewhere, claim.topic, claim.issuer, claim.signature, claim.data, claim.uri)
+    assert world.issuer.is_claim_valid(claim) and not world.issuer.is_claim_valid(replayed)

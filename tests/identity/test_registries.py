@@ -280,9 +280,9 @@ def test_trusted_issuer_limit(world, tir):
 
 
 def test_storage_registry_limit(world, irs):
-    """The registry list is filled to its limit directly in storage (slot 3 holds its length) to save 299 transactions."""
+    """The registry list is filled to its limit directly in storage (slot 4 holds its length) to save 299 transactions."""
     assert len(world.chain.call(irs.functions.linkedIdentityRegistries())) == 1
-    world.chain.rpc("anvil_setStorageAt", irs.address, "0x3", "0x" + (300).to_bytes(32, "big").hex())
+    world.chain.rpc("anvil_setStorageAt", irs.address, "0x4", "0x" + (300).to_bytes(32, "big").hex())
     assert len(world.chain.call(irs.functions.linkedIdentityRegistries())) == 300
     with pytest.raises(errors.IdentityStorageRegistryLimit):
         send(world, irs.functions.bindIdentityRegistry(Account.create().address))

@@ -361,3 +361,29 @@ def test_an_18_decimal_stablecoin_settles_the_same_way(world, roles):
     assert coin.functions.balanceOf(roles.alice.address).call() == 100 * 10**18
     assert coin.functions.balanceOf(roles.bob.address).call() == 900 * 10**18
     assert token_balances(w, roles.bob) == [before[0] + 4]
+
+
+# -- attack (issue 12, item 4) -------------------------------------------------------------------
+def test_owner_cannot_raise_the_fee_between_signing_and_fill(market, roles):
+    """Before: the fee was not in the signed order, so the owner could raise it to 10 % under a signed order."""
+    w = market
+    w.dvp.set_fee(50, w.fee_recipient.address, sender=w.issuer)
+    signed = sell_order(w, roles.alice, amount=10)  # signed under 0.5 %: maxFeeBps = 50
+    assert signed.order.max_fee_bps == 50
+    w.dvp.set_fee(1000, w.fee_recipient.address, sender=w.issuer)
+    before = token_balances(w, roles.alice, roles.bob), usd_balances(w, roles.alice, roles.bob, w.fee_recipient)
+    with pytest.raises(errors.FeeAboveOrderMaximum) as caught:
+        w.dvp.fill(signed, 10, sender=roles.bob)
+    assert (caught.value.feeBps, caught.value.maxFeeBps) == (1000, 50)
+    assert (token_balances(w, roles.alice, roles.bob), usd_balances(w, roles.alice, roles.bob, w.fee_recipient)) == before
+    w.dvp.set_fee(20, w.fee_recipient.address, sender=w.issuer)  # a lower fee than signed is fine
+    sent = w.dvp.fill(signed, 10, sender=roles.bob)
+    assert sent.events(w.dvp.contract, "OrderFilled")[0]["fee"] == 10 * PRICE * 20 // 10_000
+
+
+def test_max_fee_is_part_of_the_signed_order(market, roles):
+    w = market
+    signed = sell_order(w, roles.alice)  # maxFeeBps 0
+    raised = SignedOrder(Order(*signed.order.as_tuple()[:8], 1000), signed.signature)
+    with pytest.raises(errors.InvalidOrderSignature):
+        w.dvp.fill(raised, 1, sender=roles.bob)

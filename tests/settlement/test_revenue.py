@@ -97,7 +97,7 @@ def test_energy_oracle_must_agree_with_the_deposit(world, roles):
     assert (caught.value.anchoredWh, caught.value.claimedWh) == (5_000, 4_999)
     dist.deposit(revenue(100, energy_wh=5_000), sender=world.issuer)
     dist.set_energy_oracle(ZERO, sender=world.issuer)  # unset: no check
-    dist.deposit(revenue(100, start=1, energy_wh=1), sender=world.issuer)
+    dist.deposit(revenue(100, start=86_400, end=172_800, energy_wh=1), sender=world.issuer)
 
 
 # -- access control ------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_holders_accrue_pro_rata_to_balances_at_deposit_time(world, roles):
     dist = world.distributor
     dist.deposit(revenue(1_000 * UNIT), sender=world.issuer)  # alice 100, bob 100
     world.chain.transact(world.token.functions.transfer(roles.bob.address, 50), sender=roles.alice)  # 50 / 150
-    dist.deposit(revenue(600 * UNIT, start=1), sender=world.issuer)
+    dist.deposit(revenue(600 * UNIT, start=86_400, end=172_800), sender=world.issuer)
     assert dist.claimable(roles.alice.address) == 500 * UNIT + 150 * UNIT
     assert dist.claimable(roles.bob.address) == 500 * UNIT + 450 * UNIT
     before = world.usd.balance_of(roles.bob.address)
@@ -144,7 +144,7 @@ def test_minted_and_burned_tokens_accrue_only_while_held(world, roles):
     agent_tx(world, world.token.functions.mint(roles.carol.address, 200))  # 100 / 100 / 200
     dist.deposit(revenue(400 * UNIT), sender=world.issuer)
     agent_tx(world, world.token.functions.burn(roles.carol.address, 200))
-    dist.deposit(revenue(400 * UNIT, start=1), sender=world.issuer)
+    dist.deposit(revenue(400 * UNIT, start=86_400, end=172_800), sender=world.issuer)
     assert [dist.claimable(a.address) for a in (roles.alice, roles.bob, roles.carol)] == [
         300 * UNIT, 300 * UNIT, 200 * UNIT]
 
@@ -181,7 +181,7 @@ def test_recovered_wallet_receives_the_lost_wallets_accrual(world, roles):
     set_verified(world, roles.carol)
     agent_tx(world, token.functions.setAddressFrozen(roles.alice.address, True))  # lost keys: frozen
     agent_tx(world, token.functions.forcedTransfer(roles.alice.address, roles.carol.address, 100))
-    dist.deposit(revenue(200 * UNIT, start=1), sender=world.issuer)
+    dist.deposit(revenue(200 * UNIT, start=86_400, end=172_800), sender=world.issuer)
     assert dist.claimable(roles.alice.address) == 150 * UNIT  # accrued before the recovery
     lost_remainder = dist.remainder(roles.alice.address)
     assert lost_remainder == SCALE // 2
@@ -208,7 +208,7 @@ def test_rounding_dust_is_kept_and_paid_out_later(world, roles):
     assert [dist.claimable(h) for h in holders] == [0, 0, 0]
     total_scaled = sum(dist.claimable(h) * SCALE + dist.remainder(h) for h in holders) + carry
     assert total_scaled == 1 * SCALE  # nothing lost
-    dist.deposit(revenue(200, start=1), sender=world.issuer)  # 201 units over 201 tokens, plus the carry
+    dist.deposit(revenue(200, start=86_400, end=172_800), sender=world.issuer)  # 201 units over 201 tokens, plus the carry
     assert [dist.claimable(h) for h in holders] == [100, 100, 1]
 
 
@@ -228,3 +228,24 @@ def test_constructor_rejects_zero_addresses(world):
         world.chain.deploy("RevenueDistributor", ZERO, world.usd.address, world.issuer.address, sender=world.issuer)
     with pytest.raises(errors.InvalidAddress):
         world.chain.deploy("RevenueDistributor", world.token.address, world.usd.address, ZERO, sender=world.issuer)
+
+
+# -- attack (issue 12, item 5) ---------------------------------------------------------------------
+def test_overlapping_periods_cannot_both_be_funded(world):
+    """Before: only the exact (start, end) pair was remembered, so [0, 2 days) and [1 day, 3 days) both paid
+    for day two."""
+    dist, day = world.distributor, 86_400
+    dist.deposit(revenue(5 * UNIT, start=10 * day, end=12 * day), sender=world.issuer)
+    dist.deposit(revenue(5 * UNIT, start=20 * day, end=21 * day), sender=world.issuer)
+    for start, end, funded in ((11 * day, 13 * day, (10, 12)), (9 * day, 11 * day, (10, 12)),
+                               (9 * day, 13 * day, (10, 12)), (10 * day + 1, 11 * day, (10, 12)),
+                               (15 * day, 25 * day, (20, 21)), (12 * day - 1, 12 * day + 1, (10, 12))):
+        with pytest.raises(errors.PeriodOverlapsFunded) as caught:
+            dist.deposit(revenue(1 * UNIT, start=start, end=end), sender=world.issuer)
+        assert (caught.value.fundedStart, caught.value.fundedEnd) == (funded[0] * day, funded[1] * day)
+    # adjacent periods and a backfilled gap are fine, and the gap is then funded too
+    for start, end in ((12 * day, 13 * day), (9 * day, 10 * day), (13 * day, 20 * day), (21 * day, 22 * day)):
+        dist.deposit(revenue(1 * UNIT, start=start, end=end), sender=world.issuer)
+    with pytest.raises(errors.PeriodOverlapsFunded):
+        dist.deposit(revenue(1 * UNIT, start=14 * day, end=15 * day), sender=world.issuer)
+    assert dist.totals()["deposited"] == 14 * UNIT

@@ -135,12 +135,11 @@ def test_rejected_subscription_is_refunded_and_cannot_be_settled_again(world, va
     assert sent.events(vault.contract, "RequestRejected")[0]["amount"] == 100 * UNIT
     assert world.usd.balance_of(roles.alice.address) == before
     assert vault.status(rid) == Status.REJECTED
-    with pytest.raises(errors.RequestNotPending) as caught:
-        vault.accept([rid], sender=world.issuer)
-    assert (caught.value.requestId, caught.value.status) == (rid, Status.REJECTED)
-    with pytest.raises(errors.RequestNotPending) as unknown:
-        vault.accept([99], sender=world.issuer)
-    assert unknown.value.status == Status.NONE
+    failed = vault.failures(vault.accept([rid, 99], sender=world.issuer))
+    assert isinstance(failed[rid], errors.RequestNotPending)
+    assert (failed[rid].requestId, failed[rid].status) == (rid, Status.REJECTED)
+    assert failed[99].status == Status.NONE
+    assert world.usd.balance_of(roles.alice.address) == before
 
 
 def test_investor_cancels_own_pending_request(world, vault, roles):
@@ -162,20 +161,20 @@ def test_subscription_of_non_verified_investor_fails_compliance_until_rejected(w
     world.usd.approve(vault.address, 2**256 - 1, sender=roles.carol)
     ok = vault.subscribe(100 * UNIT, sender=roles.alice)
     bad = vault.subscribe(100 * UNIT, sender=roles.carol)
-    with pytest.raises(errors.RecipientNotVerified) as caught:
-        vault.accept([ok, bad], sender=world.issuer)
-    assert caught.value.recipient == roles.carol.address
-    assert vault.status(ok) == Status.PENDING  # the whole batch reverted
+    sent = vault.accept([bad, ok], sender=world.issuer)
+    failed = vault.failures(sent)
+    assert list(failed) == [bad] and isinstance(failed[bad], errors.RecipientNotVerified)
+    assert failed[bad].recipient == roles.carol.address
+    assert (vault.status(ok), vault.status(bad)) == (Status.ACCEPTED, Status.PENDING)  # one failure, the rest go on
     vault.reject([bad], sender=world.issuer)
-    vault.accept([ok], sender=world.issuer)
     assert world.usd.balance_of(roles.carol.address) == 500 * UNIT
 
 
 def test_ticket_below_one_token_cannot_be_accepted(world, vault, roles):
     rid = vault.subscribe(99 * UNIT, sender=roles.alice)
-    with pytest.raises(errors.ZeroResult) as caught:
-        vault.accept([rid], sender=world.issuer)
-    assert caught.value.requestId == rid
+    failed = vault.failures(vault.accept([rid], sender=world.issuer))
+    assert isinstance(failed[rid], errors.ZeroResult) and failed[rid].requestId == rid
+    assert vault.status(rid) == Status.PENDING
 
 
 def test_refund_to_a_blacklisted_investor_becomes_claimable(world, vault, roles):
@@ -195,24 +194,34 @@ def test_refund_to_a_blacklisted_investor_becomes_claimable(world, vault, roles)
 
 
 # -- redemptions ---------------------------------------------------------------------------------
-def test_redemption_locks_tokens_then_treasury_pays_on_acceptance(world, vault, roles):
+def frozen(world, who) -> int:
+    return world.token.functions.getFrozenTokens(who.address).call()
+
+
+def test_redemption_escrows_tokens_then_treasury_pays_on_acceptance(world, vault, roles):
     before_tok, before_usd = tokens(world, roles.alice), world.usd.balance_of(roles.alice.address)
+    supply = world.token.functions.totalSupply().call()
     rid = vault.redeem(5, sender=roles.alice)
-    assert tokens(world, roles.alice) == before_tok - 5
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (before_tok, 5)  # escrowed in the wallet
     assert vault.position(roles.alice.address).pending_redemption == 5
     vault.accept([rid], sender=world.issuer)
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (before_tok - 5, 0)
+    assert world.token.functions.totalSupply().call() == supply - 5
     assert world.usd.balance_of(roles.alice.address) == before_usd + 5 * PRICE
     assert vault.request(rid).result == 5 * PRICE
     assert vault.position(roles.alice.address).pending_redemption == 0
 
 
 def test_rejected_or_cancelled_redemption_returns_the_tokens(world, vault, roles):
-    before = tokens(world, roles.alice)
+    before, supply = tokens(world, roles.alice), world.token.functions.totalSupply().call()
     first, second = vault.redeem(3, sender=roles.alice), vault.redeem(2, sender=roles.alice)
-    assert tokens(world, roles.alice) == before - 5
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (before, 5)
+    with pytest.raises(errors.InsufficientFreeTokens):  # escrowed tokens cannot move
+        world.chain.transact(world.token.functions.transfer(roles.bob.address, before - 4), sender=roles.alice)
     vault.reject([first], sender=world.issuer)
     vault.cancel(second, sender=roles.alice)
-    assert tokens(world, roles.alice) == before
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (before, 0)
+    assert world.token.functions.totalSupply().call() == supply  # returned without a fresh issuance
     assert vault.period().redeemed == 0
 
 
@@ -234,8 +243,9 @@ def test_redemption_rules_minimum_cap_and_freezes(world, vault, roles):
 def test_redemption_fails_when_treasury_cannot_fund(world, vault, roles):
     rid = vault.redeem(2, sender=roles.bob)
     world.usd.approve(vault.address, 0, sender=world.treasury)
-    with pytest.raises(errors.ERC20InsufficientAllowance):
-        vault.accept([rid], sender=world.issuer)
+    failed = vault.failures(vault.accept([rid], sender=world.issuer))
+    assert isinstance(failed[rid], errors.ERC20InsufficientAllowance)
+    assert (vault.status(rid), frozen(world, roles.bob), tokens(world, roles.bob)) == (Status.PENDING, 2, 100)
 
 
 def test_constructor_rejects_zero_addresses(world):
@@ -259,9 +269,69 @@ def test_redemption_worth_less_than_one_unit_cannot_be_accepted(world, roles):
     vault.grant_issuer(world.issuer.address, sender=world.issuer)
     vault.open_period(50, 10**12, 10**6, sender=world.issuer)
     small, enough = vault.redeem(1, sender=roles.alice), vault.redeem(2, sender=roles.alice)
-    with pytest.raises(errors.ZeroResult) as caught:
-        vault.accept([small], sender=world.issuer)
-    assert caught.value.requestId == small
+    failed = vault.failures(vault.accept([small], sender=world.issuer))
+    assert isinstance(failed[small], errors.ZeroResult) and failed[small].requestId == small
     world.usd.approve(vault.address, 2**256 - 1, sender=world.treasury)
     vault.accept([enough], sender=world.issuer)
     assert vault.request(enough).result == 1
+
+
+# -- attacks (issue 12, items 2 and 3) -----------------------------------------------------------
+def test_redemption_of_an_investor_who_lost_eligibility_is_still_returned(world, vault, roles):
+    """Before: cancel and reject minted the shares back through compliance, so they reverted for ever once the
+    investor was no longer verified, and one such request reverted a whole reject batch."""
+    stuck = vault.redeem(4, sender=roles.alice)
+    other = vault.redeem(3, sender=roles.bob)
+    world.chain.transact(world.token.functions.setVerified(roles.alice.address, False), sender=world.issuer)
+    sent = vault.reject([stuck, 10**6, other], sender=world.issuer)  # an unknown id in the middle
+    failed = vault.failures(sent)
+    assert list(failed) == [10**6] and isinstance(failed[10**6], errors.RequestNotPending)
+    assert (vault.status(stuck), vault.status(other)) == (Status.REJECTED, Status.REJECTED)
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (100, 0)
+    again = vault.redeem(2, sender=roles.alice)
+    vault.cancel(again, sender=roles.alice)
+    assert (tokens(world, roles.alice), frozen(world, roles.alice)) == (100, 0)
+
+
+def test_escrowed_redemption_shares_keep_earning_revenue(world, vault, roles):
+    """Before: requested shares were burned, so a deposit while the request waited paid the others only."""
+    from rwa_sdk.settlement.revenue import PeriodRevenue
+
+    rid = vault.redeem(50, sender=roles.alice)  # half of alice's 100; bob holds 100
+    world.distributor.deposit(PeriodRevenue(b"\x01" * 32, 0, 3600, 0, b"\x00" * 32, 200 * UNIT), sender=world.issuer)
+    assert world.distributor.claimable(roles.alice.address) == 100 * UNIT
+    assert world.distributor.claimable(roles.bob.address) == 100 * UNIT
+    vault.accept([rid], sender=world.issuer)
+    assert world.distributor.claimable(roles.alice.address) == 100 * UNIT  # settled before the burn
+
+
+def test_redemption_request_respects_pause_and_lock_up(world, vault, roles):
+    world.chain.transact(world.token.functions.setPaused(True), sender=world.issuer)
+    with pytest.raises(errors.TokenPaused):
+        vault.redeem(2, sender=roles.alice)
+    world.chain.transact(world.token.functions.setPaused(False), sender=world.issuer)
+    world.chain.transact(world.token.functions.setLocked(roles.alice.address, True), sender=world.issuer)
+    with pytest.raises(errors.RedemptionNotCompliant) as caught:
+        vault.redeem(2, sender=roles.alice)
+    assert (caught.value.investor, caught.value.shares) == (roles.alice.address, 2)
+    assert frozen(world, roles.alice) == 0
+
+
+def test_only_the_vault_runs_a_batch_step(world, vault, roles):
+    rid = vault.redeem(2, sender=roles.alice)
+    for who in (world.issuer, roles.alice):
+        with pytest.raises(errors.CallerNotVault):
+            world.chain.transact(vault.contract.functions.settleRequest(rid, True), sender=who)
+    assert vault.status(rid) == Status.PENDING
+
+
+def test_a_batch_short_of_gas_reverts_instead_of_failing_requests(world, vault, roles):
+    """A gas limit (or a gas estimate) too low for a step must not turn into a RequestFailed that leaves a good
+    request pending: the batch reverts with BatchOutOfGas and the request can be accepted with enough gas."""
+    rid = vault.subscribe(100 * UNIT, sender=roles.alice)
+    fn = vault.contract.functions.acceptRequests([rid])
+    with pytest.raises(errors.BatchOutOfGas) as caught:
+        world.chain.transact(fn, sender=world.issuer, gas=60_000)
+    assert caught.value.requestId == rid
+    sent = world.chain.transact(fn, sender=world.issuer)  # estimated: enough for the step to succeed
+    assert not vault.failures(sent) and vault.status(rid) == Status.ACCEPTED

@@ -66,13 +66,19 @@ def test_empty_name_or_symbol_reverts(world, full):
         world.chain.transact(full.functions.setSymbol(""), sender=world.owner)
 
 
-def test_set_compliance_rebinds(world, full):
+def test_set_compliance_unbinds_the_old_and_fails_closed_until_the_owner_binds_the_new(world, full):
+    world.token.mint(world.alice.address, 10, sender=world.agent)
     fresh, _ = world.chain.deploy("contracts/compliance/ModularCompliance.sol:ModularCompliance", world.owner.address)
     sent = world.chain.transact(full.functions.setCompliance(fresh.address), sender=world.owner)
     assert sent.events(full, "ComplianceAdded")[0]["compliance"] == fresh.address
-    assert world.chain.call(fresh.functions.getTokenBound()) == full.address
     old = world.chain.contract("contracts/compliance/ModularCompliance.sol:ModularCompliance", world.suite.compliance)
     assert world.chain.call(old.functions.getTokenBound()) == ZERO
+    assert world.chain.call(fresh.functions.getTokenBound()) == ZERO
+    with pytest.raises(errors.ComplianceOnlyToken):  # an unbound compliance refuses the token's hooks
+        world.token.transfer(world.bob.address, 1, sender=world.alice)
+    world.chain.transact(fresh.functions.bindToken(full.address), sender=world.owner)
+    world.token.transfer(world.bob.address, 1, sender=world.alice)
+    assert world.token.balance_of(world.bob.address) == 1
 
 
 def test_set_identity_registry(world, full):
@@ -348,6 +354,20 @@ def test_recovery_to_a_wallet_of_another_identity_reverts(lost):
     world.identity(world.alice).add_key(world.bob.address, KeyPurpose.MANAGEMENT, sender=world.alice)
     with pytest.raises(errors.TokenRecoveryIdentityMismatch):
         world.token.recover(world.alice.address, world.bob.address, world.identity(world.alice).address, sender=world.agent)
+
+
+def test_recovery_onto_the_lost_wallet_itself_is_refused(lost):
+    """Attack (issue 12, item 1): the lost wallet is a management key of its identity, so recovering onto itself
+    passed every check, credited the balance and then deleted the account: balance 0, supply unchanged, the
+    wallet deregistered, its revenue share stuck."""
+    world, _ = lost
+    identity = world.identity(world.alice).address
+    supply, balance = world.token.total_supply(), world.token.balance_of(world.alice.address)
+    with pytest.raises(errors.TokenRecoverySameWallet) as caught:
+        world.token.recover(world.alice.address, world.alice.address, identity, sender=world.agent)
+    assert caught.value.wallet == world.alice.address
+    assert (world.token.total_supply(), world.token.balance_of(world.alice.address)) == (supply, balance)
+    assert world.registry.contains(world.alice.address)
 
 
 def test_recovery_to_zero_reverts(lost):

@@ -2,11 +2,13 @@
 pragma solidity ^0.8.24;
 
 import {IModule} from "../../interfaces/IModule.sol";
+import {IToken} from "../../interfaces/IToken.sol";
 import {AbstractModule} from "./AbstractModule.sol";
 
 /// @title Rule: subscribed tokens stay with the subscriber for `lockPeriod` seconds after the last subscription
 /// @dev One lock per wallet (amount, end): a new subscription adds to the amount and restarts the period, which is
-/// conservative and O(1). Forced transfers and burns shrink the lock to what is left.
+/// conservative and O(1). Forced transfers and burns shrink the lock to what is left. Frozen tokens do not count
+/// towards the locked amount (a redemption escrow freezes what it will burn).
 contract LockUpModule is AbstractModule {
     event LockPeriodSet(address indexed compliance, uint64 lockPeriod);
     event TokensLocked(address indexed compliance, address indexed wallet, uint256 amount, uint64 until);
@@ -42,7 +44,11 @@ contract LockUpModule is AbstractModule {
         if (from == address(0)) return true;
         (uint256 locked,) = lockOf(compliance, from);
         if (locked == 0) return true;
-        return _token(compliance).balanceOf(from) >= locked + value;
+        // frozen tokens (e.g. escrowed for a redemption) are on their way out: they cannot cover the lock
+        IToken token = _token(compliance);
+        uint256 balance = token.balanceOf(from);
+        uint256 frozen = token.getFrozenTokens(from);
+        return balance > frozen && balance - frozen >= locked + value;
     }
 
     /// @inheritdoc IModule

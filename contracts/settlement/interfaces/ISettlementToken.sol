@@ -26,4 +26,17 @@ interface ISettlementToken is IERC20 {
 
     /// @notice Token decimals (ERC-20 metadata; ERC-3643 tokens expose it too).
     function decimals() external view returns (uint8);
+
+    /// @notice Freeze `amount` more of `account`'s tokens (agent only): they stay in the wallet but cannot move.
+    function freezePartialTokens(address account, uint256 amount) external;
+
+    /// @notice Unfreeze `amount` of `account`'s frozen tokens (agent only).
+    function unfreezePartialTokens(address account, uint256 amount) external;
+
+    /// @notice Whether transfers are paused.
+    function paused() external view returns (bool);
+
+    /// @notice The compliance that rules the token's moves (answers {ITransferRules-canTransfer}).
+    function compliance() external view returns (address);
 }
+
