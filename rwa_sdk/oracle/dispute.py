@@ -64,7 +64,7 @@ class Inclusion:
 def conflict(a: Inclusion, b: Inclusion) -> str | None:
     """Why ``disputeDoubleCount(a, b)`` would succeed (if both are still counted), or None."""
     ra, rb = a.reading, b.reading
-    if ra.device != rb.device or (a.asset_id, a.batch_index, a.tree_path) == (b.asset_id, b.batch_index, b.tree_path):
+    if ra.device != rb.device or a == b:
         return None
     if ra.seq == rb.seq:
         return "duplicate-seq"
