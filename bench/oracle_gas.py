@@ -1,6 +1,8 @@
 """Gas per reading: one by one through submitReading vs anchored in Merkle batches.
 
 Run by hand: PYTHONPATH=$PWD python bench/oracle_gas.py [--single N] [--batches N]
+The single readings come from devices switched to direct reporting (the only ones submitReading counts);
+`dispute_gas` is what taking one reading of a 1,000-reading batch anchored twice off the totals costs.
 `gas_per_reading_batched` is the mean over every one of N consecutive 1,000-reading anchors (the cost
 varies with the batch count, see below); `_max` is the dearest of them.
 """
@@ -13,7 +15,8 @@ from pathlib import Path
 
 from rwa_sdk.chain import connect
 from rwa_sdk.compiler import compile_project
-from rwa_sdk.oracle.contracts import deploy_oracle, grant_relayer, register_device
+from rwa_sdk.oracle.contracts import deploy_oracle, enable_direct_reporting, grant_relayer, register_device
+from rwa_sdk.oracle.dispute import Inclusion, double_count_call
 from rwa_sdk.oracle.merkle import MerkleTree
 from rwa_sdk.oracle.reading import DeviceSigner, Reading
 
@@ -35,6 +38,8 @@ def main() -> None:
         devices = [DeviceSigner.from_secret(i.to_bytes(32, "big")) for i in range(1, args.devices + 1)]
         for dev in devices:
             register_device(chain, contracts, dev, ASSET, "pv-inverter", 10_000, operator=operator)
+        for dev in devices[:20]:
+            enable_direct_reporting(chain, contracts, dev.checksum, operator)
         chain.mine(86_400)
         t0 = chain.timestamp() - 80_000
         domain = contracts.domain
@@ -45,13 +50,13 @@ def main() -> None:
             end = t0 + 5 * seq
             return Reading(dev.address, ASSET, seq, end - 5, end, 3 + i % 10, 1_000_000 + 13 * seq, 0), dev
 
-        single_gas = 0
-        for i in range(args.single):  # from 20 devices: 20 first readings (new seq slot), then updates
+        single = []
+        for i in range(args.single):  # from 20 devices: 20 first readings, then updates of their slots
             r, dev = reading(i, pool=20)
             sent = chain.transact(contracts.oracle.functions.submitReading(r.as_tuple(), domain.sign(r, dev.key)), sender=submitter)
-            single_gas += sent.gas_used
-        per_single = single_gas / args.single
-        print(f"submitReading: {args.single} readings, {per_single:.0f} gas each")
+            single.append(sent.gas_used)
+        per_single, steady = statistics.mean(single), statistics.mean(single[20:])
+        print(f"submitReading: {args.single} readings, {per_single:.0f} gas each; {steady:.0f} after each device's first")
 
         def batch(size: int) -> tuple:
             nonlocal offset
@@ -80,11 +85,23 @@ def main() -> None:
         sent = chain.transact(contracts.oracle.functions.anchorBatches(headers), sender=relayer)
         multi = sent.gas_used / (per_tx * 1_000)
         print(f"anchorBatches: {per_tx} x 1000 readings, {sent.gas_used} gas, {multi:.2f} gas/reading")
+        readings = [reading(offset + i)[0] for i in range(1_000)]
+        tree = MerkleTree.from_digests([domain.digest(r) for r in readings])
+        header = (ASSET, tree.root, 1_000, sum(r.energy_wh for r in readings),
+                  min(r.period_start for r in readings), max(r.period_end for r in readings))
+        anchor(header)
+        count = contracts.oracle.functions.batchCount(ASSET).call()
+        anchor(header)  # the same batch again: disputable
+        path = tuple(tree.proof(domain.digest(readings[7])))
+        a, b = (Inclusion(readings[7], ASSET, index, path) for index in (count - 1, count))
+        dispute_gas = chain.transact(double_count_call(contracts.oracle, a, b), sender=submitter).gas_used
+        print(f"disputeDoubleCount: one reading of a 1000-reading batch anchored twice, {dispute_gas} gas")
         print(
-            f"gas_per_reading_single={per_single:.0f} gas_per_reading_batched={mean / 1_000:.2f} "
+            f"gas_per_reading_single={per_single:.0f} gas_per_reading_single_steady={steady:.0f} "
+            f"gas_per_reading_batched={mean / 1_000:.2f} "
             f"gas_per_reading_batched_max={max(gas) / 1_000:.2f} "
             f"gas_per_reading_batched_10000={ten_thousand / 10_000:.2f} "
-            f"gas_per_reading_batched_multi={multi:.2f}"
+            f"gas_per_reading_batched_multi={multi:.2f} dispute_gas={dispute_gas}"
         )
 
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -24,6 +25,16 @@ import {MerkleMountainRange} from "./MerkleMountainRange.sol";
  * batch root's path to a current peak. An anchor thus updates slots that already hold values (the
  * asset's log and one peak) instead of creating a slot per batch, which keeps its cost flat and low.
  * The batch's details (root, count, energy, time span) are in its {BatchAnchored} event.
+ *
+ * Counting once. A device reports either in batches (the default) or directly: its asset's operator
+ * switches it to direct reporting with {enableDirectReporting}, for good. {submitReading} counts only
+ * readings of direct devices, each with a higher `seq` than the last and a period starting at or after
+ * the end of the last, and refuses revoked devices. The batch path keeps no per-reading state (it stays
+ * cheap), so the relayer's batches are held to the same rules by disputes: anyone who proves two counted
+ * inclusions of one device with the same `seq` or overlapping periods ({disputeDoubleCount}), or one
+ * inclusion that should not count ({disputeInclusion}: another asset's reading, a device not active over
+ * the period, a direct device's reading, a revoked device's reading anchored after the revocation grace),
+ * has the surplus energy taken off the period's totals, and anchoring stops until the admin resumes it.
  */
 contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice One signed meter reading.
@@ -65,6 +76,38 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint64 toTime;
     }
 
+    /// @dev What the oracle keeps per device, one slot: the last reading {submitReading} counted, since when
+    /// the device reports directly (0: batched), and from which batch index on its readings are late
+    /// (set by {markRevocation}; stored plus one, 0: not set).
+    struct DeviceLog {
+        uint64 lastSeq;
+        uint64 lastPeriodEnd;
+        uint48 directFrom;
+        uint40 lateFromBatch;
+    }
+
+    /// @notice A reading shown to be in batch `batchIndex` of `assetId` (the asset whose mountain range
+    /// holds the batch, which may differ from the reading's own `assetId`).
+    /// @param proof the same path {verifyReading} takes
+    struct Inclusion {
+        Reading reading;
+        bytes32 assetId;
+        uint256 batchIndex;
+        bytes32[] proof;
+    }
+
+    /// @notice Why an inclusion was taken off the totals (see {ReadingDisputed}).
+    enum DisputeKind {
+        None,
+        DuplicateSeq,
+        OverlappingPeriod,
+        DuplicateInBatch,
+        WrongAsset,
+        DeviceNotActive,
+        DirectDevice,
+        LateAfterRevocation
+    }
+
     /// @dev Running totals of an asset for one period (`epoch = time / epochLength`).
     struct Totals {
         uint128 energyWh;
@@ -97,6 +140,29 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     error ReadingOracleZeroArgument();
     /// @notice A period asked of {periodEnergyWh} does not start and end on period (epoch) boundaries.
     error PeriodNotAligned(uint64 periodStart, uint64 periodEnd, uint64 epochLength);
+    /// @notice `device` reports in batches: {submitReading} counts only devices switched to direct reporting.
+    error ReadingDeviceNotDirect(address device);
+    /// @notice The reading's period starts before `notBefore`, the end of the device's last counted period
+    /// (or the time it switched to direct reporting).
+    error ReadingPeriodOverlap(address device, uint64 periodStart, uint64 notBefore);
+    /// @notice `account` is not the operator of the asset `device` is registered to.
+    error DirectReportingUnauthorized(address account, address device);
+    /// @notice `device` already reports directly, or is revoked or unknown.
+    error DirectReportingUnavailable(address device);
+    /// @notice {markRevocation}: `device` is not revoked, or its revocation grace lasts until `dueAt`.
+    error RevocationNotDue(address device, uint256 dueAt);
+    /// @notice {markRevocation} was already called for `device`.
+    error RevocationAlreadyMarked(address device);
+    /// @notice The two inclusions are the same one.
+    error DisputeSameInclusion(bytes32 inclusionId);
+    /// @notice The two readings neither share a device and `seq` nor a device and an overlapping period.
+    error DisputeNoConflict(address deviceA, uint64 seqA, address deviceB, uint64 seqB);
+    /// @notice The inclusion was already taken off the totals by an earlier dispute.
+    error DisputeInclusionRemoved(bytes32 inclusionId);
+    /// @notice The inclusion breaks none of the rules {disputeInclusion} checks.
+    error DisputeInclusionCountable(bytes32 inclusionId);
+    /// @notice Anchoring is suspended since a dispute succeeded, until the admin resumes it.
+    error RelayingSuspended();
 
     /// @notice A relayer anchored `count` readings of `assetId` under `merkleRoot`, as the asset's batch
     /// number `batchIndex` (the handle {verifyReading} takes).
@@ -122,6 +188,33 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint32 flags
     );
 
+    /// @notice `device` now reports directly: {submitReading} counts its readings whose periods start at or
+    /// after `from`, and its batched readings whose periods end after `from` are disputable.
+    event DirectReportingEnabled(address indexed device, bytes32 indexed assetId, uint48 from);
+    /// @notice Readings of the revoked `device` in batches from `fromBatch` on are disputable as late.
+    event RevocationMarked(address indexed device, bytes32 indexed assetId, uint256 fromBatch);
+    /// @notice A dispute took `energyWh` (from `readings` counted copies of the reading `device`/`seq`) off
+    /// the totals of `assetId` in period `epoch`; `inclusionId` names the removed inclusion.
+    event ReadingDisputed(
+        bytes32 indexed assetId,
+        address indexed device,
+        bytes32 indexed inclusionId,
+        uint64 seq,
+        uint256 batchIndex,
+        uint64 epoch,
+        uint256 energyWh,
+        uint256 readings,
+        DisputeKind kind,
+        address disputer
+    );
+    /// @notice Anchoring stopped (`suspended`) after a dispute, or the admin resumed it.
+    event RelayingSuspendedSet(bool suspended);
+
+    /// @notice How long after a device's revocation its readings may still be anchored (readings that reached
+    /// the relayer before the revocation and wait for their batch); later anchors become disputable once
+    /// {markRevocation} is called.
+    uint64 public constant REVOCATION_GRACE = 1 hours;
+
     /// @notice EIP-712 type hash of {Reading}.
     bytes32 public constant READING_TYPEHASH = keccak256(
         "Reading(address device,bytes32 assetId,uint64 seq,uint64 periodStart,uint64 periodEnd,uint64 energyWh,uint64 meterWh,uint32 flags)"
@@ -139,7 +232,13 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     mapping(bytes32 assetId => AssetLog) private _logs;
     mapping(bytes32 assetId => mapping(uint256 height => bytes32)) private _peaks;
     mapping(bytes32 assetId => mapping(uint64 epoch => Totals)) private _totals;
-    mapping(address device => uint64) private _lastSeq;
+    mapping(address device => DeviceLog) private _devices;
+    /// @dev Per inclusion id: 0 counted as anchored, 1 duplicate copies inside its batch removed, 2 removed.
+    mapping(bytes32 inclusionId => uint8) private _removed;
+    /// @notice Whether anchoring is stopped (a dispute succeeded; the admin resumes it).
+    bool public relayingSuspended;
+    /// @notice Number of successful disputes.
+    uint256 public disputeCount;
 
     constructor(address admin, DeviceRegistry registry_, uint64 epochLength_, uint64 maxClockSkew_)
         EIP712("RWA ReadingOracle", "1")
@@ -156,18 +255,25 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     // -- writes ---------------------------------------------------------------------------------
 
     /**
-     * @notice Verify one signed reading on chain and add it to its asset's totals.
-     * @dev For low volumes or high-value readings; anyone may submit, the signature is what counts.
-     * Replays are refused by the per-device `seq`, which must increase with every submission.
+     * @notice Verify one signed reading of a direct-reporting device on chain and add it to its asset's totals.
+     * @dev Anyone may submit, the signature is what counts. The device must report directly
+     * ({enableDirectReporting}) and not be revoked; `seq` must exceed the device's last counted one and the
+     * period must start at or after the end of its last counted period, so each reading counts once and a
+     * device's counted periods never overlap (its capacity bounds its energy over any span of time).
      */
     function submitReading(Reading calldata reading, bytes calldata signature) external returns (bytes32 digest) {
         if (reading.periodEnd > block.timestamp + maxClockSkew) {
             revert ReadingInFuture(reading.periodEnd, block.timestamp + maxClockSkew);
         }
-        digest = _checkReading(reading, signature);
-        uint64 last = _lastSeq[reading.device];
-        if (reading.seq <= last) revert ReadingSeqNotIncreasing(reading.device, reading.seq, last);
-        _lastSeq[reading.device] = reading.seq;
+        // valid until the end of time: refuses a device revoked now, whatever the reading's period
+        digest = _checkReading(reading, signature, type(uint64).max);
+        DeviceLog memory d = _devices[reading.device];
+        if (d.directFrom == 0) revert ReadingDeviceNotDirect(reading.device);
+        if (reading.seq <= d.lastSeq) revert ReadingSeqNotIncreasing(reading.device, reading.seq, d.lastSeq);
+        uint64 notBefore = d.lastPeriodEnd > d.directFrom ? d.lastPeriodEnd : d.directFrom;
+        if (reading.periodStart < notBefore) revert ReadingPeriodOverlap(reading.device, reading.periodStart, notBefore);
+        (d.lastSeq, d.lastPeriodEnd) = (reading.seq, reading.periodEnd);
+        _devices[reading.device] = d;
         AssetLog memory log = _logs[reading.assetId];
         _count(reading.assetId, log, reading.periodStart / epochLength, reading.energyWh, 1);
         _logs[reading.assetId] = log;
@@ -182,6 +288,40 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
             reading.meterWh,
             reading.flags
         );
+    }
+
+    /**
+     * @notice Switch `device` to direct reporting from now on, for good. Its asset's operator only.
+     * @dev From then on {submitReading} counts its readings whose periods start at or after now, and any
+     * batched reading of it whose period ends after now can be disputed ({disputeInclusion}).
+     */
+    function enableDirectReporting(address device) external {
+        DeviceRegistry.Device memory r = registry.getDevice(device);
+        if (registry.operatorOf(r.assetId) != msg.sender || r.assetId == bytes32(0)) {
+            revert DirectReportingUnauthorized(msg.sender, device);
+        }
+        DeviceLog storage d = _devices[device];
+        if (d.directFrom != 0 || r.revokedAt != 0) revert DirectReportingUnavailable(device);
+        d.directFrom = uint48(block.timestamp);
+        emit DirectReportingEnabled(device, r.assetId, uint48(block.timestamp));
+    }
+
+    /**
+     * @notice Record that readings of the revoked `device` in batches anchored from now on are late.
+     * @dev Anyone may call it once {REVOCATION_GRACE} has passed since the revocation; from then on a
+     * batched reading of the device in a batch at or after the asset's current batch count is disputable.
+     * Batches anchored within the grace (or before this call) count the readings the relayer had received
+     * before the revocation: there the relayer is trusted to have checked arrival times.
+     */
+    function markRevocation(address device) external {
+        DeviceRegistry.Device memory r = registry.getDevice(device);
+        uint256 dueAt = uint256(r.revokedAt) + REVOCATION_GRACE;
+        if (r.revokedAt == 0 || block.timestamp < dueAt) revert RevocationNotDue(device, dueAt);
+        DeviceLog storage d = _devices[device];
+        if (d.lateFromBatch != 0) revert RevocationAlreadyMarked(device);
+        uint256 fromBatch = _logs[r.assetId].batches;
+        d.lateFromBatch = SafeCast.toUint40(fromBatch + 1);
+        emit RevocationMarked(device, r.assetId, fromBatch);
     }
 
     /**
@@ -200,6 +340,7 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         uint64 fromTime,
         uint64 toTime
     ) external onlyRole(RELAYER_ROLE) returns (uint256 batchIndex) {
+        if (relayingSuspended) revert RelayingSuspended();
         return _anchor(assetId, merkleRoot, count, totalEnergyWh, fromTime, toTime);
     }
 
@@ -212,11 +353,81 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         onlyRole(RELAYER_ROLE)
         returns (uint256[] memory batchIndexes)
     {
+        if (relayingSuspended) revert RelayingSuspended();
         batchIndexes = new uint256[](batches.length);
         for (uint256 i = 0; i < batches.length; ++i) {
             BatchHeader calldata h = batches[i];
             batchIndexes[i] = _anchor(h.assetId, h.merkleRoot, h.count, h.totalEnergyWh, h.fromTime, h.toTime);
         }
+    }
+
+    // -- disputes -------------------------------------------------------------------------------
+
+    /**
+     * @notice Show that one reading of a device was counted twice (two inclusions with the same `seq`), or
+     * two readings of a device with overlapping periods both counted; the surplus leaves the totals.
+     * @dev Both inclusions must be proven and still counted. Of overlapping readings the one with the higher
+     * `seq` is removed (the later claim over the same time); of two with the same `seq`, the one with more
+     * energy (on a tie: `b`). The removed reading's energy leaves the period of its own `periodStart` (where
+     * the relayer, which batches by period, counted it). A success suspends anchoring.
+     * Signatures are not needed: an inclusion counted in the totals whether or not it was signed.
+     */
+    function disputeDoubleCount(Inclusion calldata a, Inclusion calldata b) external {
+        (bytes32 idA, uint256 copiesA) = _prove(a);
+        (bytes32 idB, uint256 copiesB) = _prove(b);
+        if (idA == idB) revert DisputeSameInclusion(idA);
+        Reading calldata ra = a.reading;
+        Reading calldata rb = b.reading;
+        bool sameSeq = ra.device == rb.device && ra.seq == rb.seq;
+        bool overlap = ra.device == rb.device && ra.periodStart < rb.periodEnd && rb.periodStart < ra.periodEnd;
+        if (!sameSeq && !overlap) revert DisputeNoConflict(ra.device, ra.seq, rb.device, rb.seq);
+        if (_removed[idA] == 2) revert DisputeInclusionRemoved(idA);
+        if (_removed[idB] == 2) revert DisputeInclusionRemoved(idB);
+        bool removeA = sameSeq ? ra.energyWh > rb.energyWh : ra.seq > rb.seq;
+        if (removeA) {
+            _remove(a, idA, copiesA, sameSeq ? DisputeKind.DuplicateSeq : DisputeKind.OverlappingPeriod);
+        } else {
+            _remove(b, idB, copiesB, sameSeq ? DisputeKind.DuplicateSeq : DisputeKind.OverlappingPeriod);
+        }
+    }
+
+    /**
+     * @notice Show that an anchored reading should not count, and take it off the totals.
+     * @dev Rules, in order: the same reading twice in its batch (a subtree that is its own sibling: all
+     * copies but one leave); another asset's reading in this asset's batch; a device not registered to
+     * the asset and active over the reading's period; a device reporting directly whose reading's period
+     * ends after it switched; a revoked device's reading in a batch from its {markRevocation} on. The
+     * capacity rule is not disputable (the operator may lower a capacity later). A success suspends anchoring.
+     */
+    function disputeInclusion(Inclusion calldata x) external {
+        (bytes32 id, uint256 copies) = _prove(x);
+        uint8 state = _removed[id];
+        if (state == 2) revert DisputeInclusionRemoved(id);
+        Reading calldata r = x.reading;
+        DeviceLog memory d = _devices[r.device];
+        DisputeKind kind;
+        if (copies > 1 && state == 0) {
+            _uncount(x, id, copies - 1, DisputeKind.DuplicateInBatch);
+            _removed[id] = 1;
+            return;
+        } else if (r.assetId != x.assetId) {
+            kind = DisputeKind.WrongAsset;
+        } else if (!_activeOver(r)) {
+            kind = DisputeKind.DeviceNotActive;
+        } else if (d.directFrom != 0 && r.periodEnd > d.directFrom) {
+            kind = DisputeKind.DirectDevice;
+        } else if (d.lateFromBatch != 0 && x.batchIndex + 1 >= d.lateFromBatch) {
+            kind = DisputeKind.LateAfterRevocation;
+        } else {
+            revert DisputeInclusionCountable(id);
+        }
+        _remove(x, id, copies, kind);
+    }
+
+    /// @notice Let relayers anchor again after a dispute suspended them (revoke the faulty one first). Admin only.
+    function resumeRelaying() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        relayingSuspended = false;
+        emit RelayingSuspendedSet(false);
     }
 
     // -- views ----------------------------------------------------------------------------------
@@ -236,7 +447,7 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     ) external view returns (bool) {
         uint256 size = _logs[reading.assetId].batches;
         if (batchIndex >= size) revert BatchUnknown(reading.assetId, batchIndex);
-        bytes32 digest = _checkReading(reading, signature);
+        bytes32 digest = _checkReading(reading, signature, reading.periodEnd);
         (uint256 height, uint256 offset) = MerkleMountainRange.position(size, batchIndex);
         if (proof.length < height) revert ReadingNotInBatch(reading.assetId, batchIndex);
         uint256 split = proof.length - height;
@@ -291,7 +502,27 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
 
     /// @notice The last sequence number submitted on chain by `device` through {submitReading}.
     function lastSeq(address device) external view returns (uint64) {
-        return _lastSeq[device];
+        return _devices[device].lastSeq;
+    }
+
+    /// @notice What the oracle keeps of `device`: last direct reading, direct-reporting start, late batches.
+    function deviceLog(address device) external view returns (DeviceLog memory) {
+        return _devices[device];
+    }
+
+    /**
+     * @notice The id of an inclusion and how many counted copies of its reading it stands for (more than one
+     * when the reading is repeated inside its batch); reverts unless it is proven.
+     * @dev The id hashes the asset, the batch index and the reading's path to its batch root, which pins the
+     * leaf and its place in the batch (up to mirror-image places of identical subtrees, the copies).
+     */
+    function inclusionId(Inclusion calldata x) external view returns (bytes32 id, uint256 copies) {
+        return _prove(x);
+    }
+
+    /// @notice 0: counted as anchored; 1: its duplicate copies were removed; 2: removed by a dispute.
+    function inclusionState(bytes32 id) external view returns (uint8) {
+        return _removed[id];
     }
 
     /// @notice The EIP-712 domain separator for this chain.
@@ -341,11 +572,16 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         log.readings = SafeCast.toUint80(log.readings + readings);
     }
 
-    /// @dev Period, device validity, capacity and signature; returns the reading's digest.
-    function _checkReading(Reading calldata reading, bytes calldata signature) internal view returns (bytes32 digest) {
+    /// @dev Period, device validity (active from `periodStart`, not revoked before `validUntil`), capacity
+    /// and signature; returns the reading's digest.
+    function _checkReading(Reading calldata reading, bytes calldata signature, uint64 validUntil)
+        internal
+        view
+        returns (bytes32 digest)
+    {
         if (reading.periodEnd <= reading.periodStart) revert ReadingInvalidPeriod(reading.periodStart, reading.periodEnd);
         (bool valid, uint64 capacityW) =
-            registry.isValidFor(reading.device, reading.assetId, reading.periodStart, reading.periodEnd);
+            registry.isValidFor(reading.device, reading.assetId, reading.periodStart, validUntil);
         if (!valid) revert ReadingDeviceNotValid(reading.device, reading.assetId);
         uint256 maxEnergyWh = (uint256(capacityW) * (reading.periodEnd - reading.periodStart)) / 3600;
         if (reading.energyWh > maxEnergyWh) revert ReadingOverCapacity(reading.device, reading.energyWh, maxEnergyWh);
@@ -353,5 +589,67 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         if (!SignatureChecker.isValidSignatureNowCalldata(reading.device, digest, signature)) {
             revert ReadingInvalidSignature(reading.device);
         }
+    }
+
+    /// @dev Whether the reading's device was registered to its asset and active over its (non-empty) period.
+    function _activeOver(Reading calldata r) internal view returns (bool valid) {
+        if (r.periodEnd <= r.periodStart) return false;
+        (valid,) = registry.isValidFor(r.device, r.assetId, r.periodStart, r.periodEnd);
+    }
+
+    /// @dev Check `x`'s path to a current peak; returns its id and its number of copies in the batch
+    /// (2^k when k levels of the path have a sibling equal to the node itself).
+    function _prove(Inclusion calldata x) internal view returns (bytes32 id, uint256 copies) {
+        uint256 size = _logs[x.assetId].batches;
+        if (x.batchIndex >= size) revert BatchUnknown(x.assetId, x.batchIndex);
+        (uint256 height, uint256 offset) = MerkleMountainRange.position(size, x.batchIndex);
+        bytes32[] calldata proof = x.proof;
+        if (proof.length < height) revert ReadingNotInBatch(x.assetId, x.batchIndex);
+        uint256 split = proof.length - height;
+        bytes32 node = leafOf(hashReading(x.reading));
+        copies = 1;
+        for (uint256 i = 0; i < split; ++i) {
+            if (proof[i] == node) copies <<= 1;
+            node = Hashes.commutativeKeccak256(node, proof[i]);
+        }
+        bytes32 peak = MerkleMountainRange.climb(node, proof[split:], offset);
+        if (peak != _peaks[x.assetId][height]) revert ReadingNotInBatch(x.assetId, x.batchIndex);
+        id = keccak256(abi.encode(x.assetId, x.batchIndex, keccak256(abi.encodePacked(proof[:split]))));
+    }
+
+    /// @dev Take every still-counted copy of inclusion `x` off the totals, mark it removed.
+    function _remove(Inclusion calldata x, bytes32 id, uint256 copies, DisputeKind kind) internal {
+        uint256 left = _removed[id] == 1 ? 1 : copies;
+        _removed[id] = 2;
+        _uncount(x, id, left, kind);
+    }
+
+    /// @dev Subtract `copies` times the reading's energy from its period's totals (never below zero), record
+    /// the dispute and suspend anchoring.
+    function _uncount(Inclusion calldata x, bytes32 id, uint256 copies, DisputeKind kind) internal {
+        Reading calldata r = x.reading;
+        uint64 epoch = r.periodStart / epochLength;
+        uint256 energyWh = uint256(r.energyWh) * copies;
+        AssetLog memory log = _logs[x.assetId];
+        if (epoch == log.epoch) {
+            log.energyWh = uint96(_minus(log.energyWh, energyWh));
+            log.readings = uint80(_minus(log.readings, copies));
+            _logs[x.assetId] = log;
+        } else {
+            Totals storage t = _totals[x.assetId][epoch];
+            (t.energyWh, t.readings) = (uint128(_minus(t.energyWh, energyWh)), uint128(_minus(t.readings, copies)));
+        }
+        ++disputeCount;
+        if (!relayingSuspended) {
+            relayingSuspended = true;
+            emit RelayingSuspendedSet(true);
+        }
+        emit ReadingDisputed(
+            x.assetId, r.device, id, r.seq, x.batchIndex, epoch, energyWh, copies, kind, msg.sender
+        );
+    }
+
+    function _minus(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a - b : 0;
     }
 }

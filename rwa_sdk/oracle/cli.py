@@ -1,4 +1,4 @@
-"""``rwa oracle run|simulate|proof``: the device oracle daemon and its tools."""
+"""``rwa oracle run|simulate|proof|dispute``: the device oracle daemon and its tools."""
 
 from __future__ import annotations
 
@@ -90,5 +90,38 @@ def proof_cmd(device: str, seq: int, db: str, rpc: str, oracle_address: str | No
     try:
         click.echo(json.dumps(proof(db, device, seq, rpc, oracle_address).to_json(), indent=2))
     except (ProofNotFound, StoreError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+@oracle_cli.command("dispute")
+@click.argument("proof_a", type=click.File("r"))
+@click.argument("proof_b", type=click.File("r"), required=False)
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
+@click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="ReadingOracle address [env RWA_ORACLE].")
+@click.option("--asset-a", default=None, help="Asset whose batch holds PROOF_A's reading (default: the reading's).")
+@click.option("--asset-b", default=None, help="Asset whose batch holds PROOF_B's reading (default: the reading's).")
+@click.option("--from-block", default=0, show_default=True, type=int, help="First block with BatchAnchored logs.")
+def dispute_cmd(proof_a, proof_b, rpc: str, oracle_address: str, asset_a: str | None, asset_b: str | None,
+                from_block: int) -> None:
+    """Dispute a double count (two proofs) or an uncountable reading (one proof), as `rwa oracle proof` printed them.
+
+    Key from RWA_PRIVATE_KEY or RWA_KEYSTORE. Prints the ReadingDisputed events."""
+    from ..chain import ChainError, connect
+    from ..errors import ContractError
+    from .dispute import DisputeError, Inclusion, disputed, double_count_call, inclusion_call
+
+    def asset(text: str | None) -> bytes | None:
+        return None if text is None else bytes.fromhex(text.removeprefix("0x"))
+
+    try:
+        a = Inclusion.from_proof_json(json.load(proof_a), asset(asset_a))
+        b = Inclusion.from_proof_json(json.load(proof_b), asset(asset_b)) if proof_b else None
+        with connect(rpc) as chain:
+            oracle = chain.contract("ReadingOracle", oracle_address)
+            call = double_count_call(oracle, a, b, from_block=from_block) if b else inclusion_call(oracle, a, from_block=from_block)
+            sent = chain.transact(call)
+            click.echo(json.dumps(disputed(sent, oracle), default=lambda v: "0x" + v.hex() if isinstance(v, bytes) else str(v)))
+    except (DisputeError, ContractError, ChainError, json.JSONDecodeError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

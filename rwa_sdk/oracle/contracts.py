@@ -74,3 +74,9 @@ def register_device(
     )
     if activate:
         chain.transact(fns.activateDevice(device.checksum), sender=operator)
+
+
+def enable_direct_reporting(chain: Chain, contracts: OracleContracts, device: str, operator: Any = None) -> None:
+    """Switch ``device`` (address) to direct reporting for good: ``submitReading`` counts its readings whose
+    periods start from now on, and batches must no longer carry them. ``operator`` is its asset's operator."""
+    chain.transact(contracts.oracle.functions.enableDirectReporting(device), sender=operator)

@@ -104,6 +104,8 @@ def test_bad_signatures_of_a_key_device_never_reach_the_wallet_path_on_the_node(
 
 
 def test_submit_reading_on_chain_accepts_the_wallets_signature_only(chain, oracle_world, wallet):
+    chain.transact(oracle_world.oracle.functions.enableDirectReporting(wallet.checksum), sender=oracle_world.operator_a)
+    chain.mine(600)
     r = make_reading(wallet, ASSET_A, 1, chain.timestamp())
     submit = oracle_world.oracle.functions.submitReading
     with pytest.raises(errors.ReadingInvalidSignature):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rwa_sdk import errors
 from rwa_sdk.oracle import mmr
 from rwa_sdk.oracle.batch_log import anchored_batches
+from rwa_sdk.oracle.contracts import enable_direct_reporting
 from rwa_sdk.oracle.merkle import MerkleTree, leaf_of
 from rwa_sdk.oracle.reading import DeviceSigner, Reading, recover, struct_hash
 
@@ -21,6 +22,12 @@ from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
 def _submit(chain, world, reading, signature, sender=None):
     return chain.transact(world.oracle.functions.submitReading(reading.as_tuple(), signature), sender=sender or world.outsider)
+
+
+def _direct(chain, world, device, operator=None):
+    """Switch ``device`` to direct reporting and let time pass, so readings ending now start after the switch."""
+    enable_direct_reporting(chain, world.contracts, device.checksum, operator or world.operator_a)
+    chain.mine(1_200)
 
 
 def _signed(world, device, reading):
@@ -117,6 +124,7 @@ def test_struct_hash_is_independent_of_domain(oracle_world):
 
 def test_eth_account_signed_reading_is_accepted_on_chain(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     reading = make_reading(device, ASSET_A, 1, chain.timestamp())
     signed = Account.sign_typed_data(device.key.secret, full_message=oracle_world.domain.typed_data(reading))
     sent = _submit(chain, oracle_world, reading, signed.signature)
@@ -127,6 +135,7 @@ def test_eth_account_signed_reading_is_accepted_on_chain(chain, oracle_world):
 
 def test_submit_reading_counts_energy_and_seq(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     t = chain.timestamp()
     r1 = make_reading(device, ASSET_A, 5, t - 300, energy_wh=700)
     r2 = make_reading(device, ASSET_A, 6, t, energy_wh=800)
@@ -142,6 +151,7 @@ def test_submit_reading_counts_energy_and_seq(chain, oracle_world):
 
 def test_submit_replayed_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
     _submit(chain, oracle_world, r, sig)
@@ -152,6 +162,7 @@ def test_submit_replayed_reading_reverts(chain, oracle_world):
 
 def test_submit_out_of_order_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     t = chain.timestamp()
     later, earlier = make_reading(device, ASSET_A, 9, t), make_reading(device, ASSET_A, 8, t - 300)
     _submit(chain, oracle_world, later, _signed(oracle_world, device, later))
@@ -161,6 +172,7 @@ def test_submit_out_of_order_reading_reverts(chain, oracle_world):
 
 def test_submit_empty_period_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     t = chain.timestamp()
     r = make_reading(device, ASSET_A, 1, t).with_(period_start=t)
     with pytest.raises(errors.ReadingInvalidPeriod):
@@ -169,6 +181,7 @@ def test_submit_empty_period_reverts(chain, oracle_world):
 
 def test_submit_future_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp() + 3_600)
     with pytest.raises(errors.ReadingInFuture):
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
@@ -176,12 +189,14 @@ def test_submit_future_reading_reverts(chain, oracle_world):
 
 def test_submit_reading_within_clock_skew_is_accepted(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp() + 200)
     _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
 
 
 def test_submit_over_capacity_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     limit = CAPACITY_W * 300 // 3600
     ok = make_reading(device, ASSET_A, 1, chain.timestamp() - 300, energy_wh=limit)
     _submit(chain, oracle_world, ok, _signed(oracle_world, device, ok))
@@ -193,6 +208,7 @@ def test_submit_over_capacity_reverts(chain, oracle_world):
 
 def test_submit_for_wrong_asset_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_B, 1, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, r, _signed(oracle_world, device, r))
@@ -207,6 +223,7 @@ def test_submit_from_unregistered_device_reverts(chain, oracle_world):
 
 def test_submit_forged_signature_reverts(chain, oracle_world):
     device, forger = oracle_world.devices_a[0], oracle_world.devices_a[1]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp())
     with pytest.raises(errors.ReadingInvalidSignature):
         _submit(chain, oracle_world, r, _signed(oracle_world, forger, r))
@@ -214,6 +231,7 @@ def test_submit_forged_signature_reverts(chain, oracle_world):
 
 def test_submit_tampered_reading_reverts(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp(), energy_wh=100)
     sig = _signed(oracle_world, device, r)
     with pytest.raises(errors.ReadingInvalidSignature):
@@ -222,6 +240,7 @@ def test_submit_tampered_reading_reverts(chain, oracle_world):
 
 def test_submit_high_s_signature_reverts_and_fast_path_rejects_it(chain, oracle_world):
     device = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, oracle_world.devices_a[0])
     r = make_reading(device, ASSET_A, 1, chain.timestamp())
     sig = _signed(oracle_world, device, r)
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -232,23 +251,30 @@ def test_submit_high_s_signature_reverts_and_fast_path_rejects_it(chain, oracle_
         _submit(chain, oracle_world, r, malleated)
 
 
-def test_submit_after_revocation_reverts_but_earlier_reading_still_verifies(chain, oracle_world):
+def test_submit_after_revocation_reverts_even_for_a_period_before_it(chain, oracle_world):
+    """Once revoked, nothing new from the key counts: a reading dated before the revocation but submitted
+    after it (a stolen key backdating, or a submission racing the revocation) is refused."""
     device = oracle_world.devices_a[0]
-    chain.mine(600)
-    before = make_reading(device, ASSET_A, 1, chain.timestamp() - 10)
+    _direct(chain, oracle_world, device)
+    counted = make_reading(device, ASSET_A, 1, chain.timestamp() - 600)
+    _submit(chain, oracle_world, counted, _signed(oracle_world, device, counted))
+    backdated = make_reading(device, ASSET_A, 2, chain.timestamp() - 10)
     chain.transact(oracle_world.registry.functions.revokeDevice(device.checksum), sender=oracle_world.operator_a)
-    _submit(chain, oracle_world, before, _signed(oracle_world, device, before))
+    with pytest.raises(errors.ReadingDeviceNotValid):
+        _submit(chain, oracle_world, backdated, _signed(oracle_world, device, backdated))
     chain.mine(60)
-    after = make_reading(device, ASSET_A, 2, chain.timestamp())
+    after = make_reading(device, ASSET_A, 3, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, after, _signed(oracle_world, device, after))
+    assert oracle_world.oracle.functions.lastSeq(device.checksum).call() == 1
 
 
 def test_rotated_key_old_key_rejected_new_key_accepted(chain, oracle_world):
     old = oracle_world.devices_a[0]
+    _direct(chain, oracle_world, old)
     new = DeviceSigner.from_secret(bytes([6] * 32))
     chain.transact(oracle_world.registry.functions.rotateKey(old.checksum, new.checksum), sender=oracle_world.operator_a)
-    chain.mine(400)
+    _direct(chain, oracle_world, new)
     stale = make_reading(old, ASSET_A, 1, chain.timestamp())
     with pytest.raises(errors.ReadingDeviceNotValid):
         _submit(chain, oracle_world, stale, _signed(oracle_world, old, stale))
