@@ -1,0 +1,101 @@
+"""Chargers built with the ``ocpp`` package talk to the gateway's central system over a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import websockets
+
+from rwa_sdk.gateway.service import Gateway, GatewayThread
+
+from .chargers import Charger16, Charger201, connected
+from .conftest import device_signer, gateway_config, wait_until
+
+
+def _gateway(tmp_path, ingest, devices):
+    signers = {d["name"]: device_signer(i + 1) for i, d in enumerate(devices)}
+    for signer in signers.values():
+        ingest.register(signer)
+    config = gateway_config(tmp_path, ingest.url, devices)
+    return GatewayThread(Gateway(config, signers=signers)).start(), signers
+
+
+def _assert_chain_of_readings(readings, samples):
+    """Consecutive seqs and periods; each energy is the register delta; meterWh is the register."""
+    assert [s.reading.seq for s in readings] == list(range(1, len(samples)))
+    for stored, (t0, wh0), (t1, wh1) in zip(readings, samples, samples[1:]):
+        r = stored.reading
+        assert (r.period_start, r.period_end, r.energy_wh, r.meter_wh, r.flags) == (t0, t1, wh1 - wh0, wh1, 0)
+
+
+def test_ocpp201_sessions_become_readings_at_ingest(tmp_path, ingest):
+    gw, signers = _gateway(tmp_path, ingest, [
+        {"name": "cp1-evse1", "protocol": "ocpp", "ocpp_id": "CP-201", "evse": 1},
+        {"name": "cp1-evse2", "protocol": "ocpp", "ocpp_id": "CP-201", "evse": 2},
+    ])
+    t0 = int(time.time()) - 3600
+    s1 = [(t0 + 60 * i, 1_000_000 + 300 * i) for i in range(6)]
+    s2 = [(t0 + 30 * i, 50_000 + 20 * i * i) for i in range(5)]
+    extra = [(t0 + 600, 1_003_000), (t0 + 660, 1_003_200)]
+
+    async def charger():
+        async with connected(Charger201, gw.ocpp_url, "CP-201", "ocpp2.0.1") as cp:
+            await cp.boot()
+            await cp.status(1, "Occupied")
+            await cp.session(1, "tx-1", s1)
+            await cp.session(2, "tx-2", s2, kwh=True)
+            await cp.meter_values(1, extra)
+            await cp.meter_values(1, extra[:1])  # a resend: the period is already counted
+
+    try:
+        asyncio.run(charger())
+        wait_until(lambda: gw.gateway.spool.counts()["pending"] == 0 and gw.gateway.spool.counts()["sent"] >= 11,
+                   what="readings acknowledged")
+        assert gw.gateway.devices["cp1-evse1"].status == "Occupied"
+    finally:
+        gw.stop()
+        gw.gateway.close()
+    _assert_chain_of_readings(ingest.readings(signers["cp1-evse1"]), s1 + extra)
+    _assert_chain_of_readings(ingest.readings(signers["cp1-evse2"]), s2)
+
+
+def test_ocpp16_transactions_become_readings_at_ingest(tmp_path, ingest):
+    gw, signers = _gateway(tmp_path, ingest, [{"name": "cp16-c1", "protocol": "ocpp", "ocpp_id": "CP-16", "evse": 1}])
+    t0 = int(time.time()) - 7200
+    first = [(t0 + 120 * i, 20_000 + 500 * i) for i in range(5)]
+    second = [(t0 + 3600 + 60 * i, 22_500 + 100 * i) for i in range(3)]
+
+    async def charger():
+        async with connected(Charger16, gw.ocpp_url, "CP-16", "ocpp1.6") as cp:
+            await cp.boot()
+            await cp.session(1, first)
+            await cp.session(1, second)
+
+    try:
+        asyncio.run(charger())
+        wait_until(lambda: gw.gateway.spool.counts()["sent"] == len(first) + len(second) - 1, what="readings acknowledged")
+    finally:
+        gw.stop()
+        gw.gateway.close()
+    # the idle time between the sessions is one period with the register's (zero) delta
+    _assert_chain_of_readings(ingest.readings(signers["cp16-c1"]), first + second)
+
+
+def test_unknown_charge_point_and_missing_subprotocol_are_refused(tmp_path, ingest):
+    gw, _ = _gateway(tmp_path, ingest, [{"name": "known", "protocol": "ocpp", "ocpp_id": "CP-OK", "evse": 1}])
+
+    async def attempt(path, subprotocols):
+        async with websockets.connect(f"{gw.ocpp_url}/{path}", subprotocols=subprotocols) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            return closed.value.rcvd.code
+
+    try:
+        assert asyncio.run(attempt("CP-EVIL", ["ocpp2.0.1"])) == 1008
+        with pytest.raises(websockets.InvalidHandshake):
+            asyncio.run(attempt("CP-OK", ["ocpp0.1"]))
+    finally:
+        gw.stop()
+        gw.gateway.close()
