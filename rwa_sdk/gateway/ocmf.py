@@ -178,9 +178,9 @@ def verify_record(record: str, registered_key: str | ec.EllipticCurvePublicKey |
         algorithm = parsed.signature.SA
         if not isinstance(algorithm, SignatureMethod):
             raise OcmfRefused(UNSUPPORTED_ALGORITHM, f"signature algorithm {str(algorithm)!r} is not one OCMF defines")
-        if algorithm.curve.value != _curve_name(key):
+        if _canonical_curve(algorithm.curve.value) != _canonical_curve(key.curve.name):
             raise OcmfRefused(KEY_NOT_REGISTERED,
-                              f"record signed with {algorithm.value} but the registered key is on {_curve_name(key)}")
+                              f"record signed with {algorithm.value} but the registered key is on {key.curve.name}")
         try:
             valid = parsed.verify_signature(spki_hex(key))
         except SignatureVerificationError as exc:
@@ -195,8 +195,9 @@ def verify_record(record: str, registered_key: str | ec.EllipticCurvePublicKey |
     )
 
 
-def _curve_name(key: ec.EllipticCurvePublicKey) -> str:
-    return {"brainpoolP256r1": "brainpoolP256r1", "brainpoolP384r1": "brainpool384r1"}.get(key.curve.name, key.curve.name)
+def _canonical_curve(name: str) -> str:
+    """OCMF writes brainpool curves both as ``brainpool256r1`` and ``brainpoolP256r1``."""
+    return name.replace("brainpoolP", "brainpool")
 
 
 _UNIT_WH = {"kWh": Decimal(1000), "Wh": Decimal(1)}
