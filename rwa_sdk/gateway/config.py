@@ -186,3 +186,37 @@ def append_device(path: str | Path, entry: dict[str, Any]) -> None:
     new = text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
     parse_config(tomllib.loads(new), base=path.parent) if "[gateway]" in new else tomllib.loads(new)
     path.write_text(new)
+
+
+def remove_device(path: str | Path, name: str) -> bool:
+    """Drop the ``[[devices]]`` table named ``name`` from the config text (other tables untouched)."""
+    path = Path(path)
+    text = path.read_text()
+    blocks = re.split(r"(?m)^(?=\[\[devices\]\]\s*$)", text)
+    kept = [b for b in blocks if not (b.startswith("[[devices]]") and _block_name(b) == name)]
+    if len(kept) == len(blocks):
+        return False
+    path.write_text("".join(kept).rstrip("\n") + "\n")
+    return True
+
+
+def _block_name(block: str) -> str | None:
+    match = re.search(r'(?m)^name\s*=\s*"([^"]*)"', block)
+    return match.group(1) if match else None
+
+
+def write_new_config(path: str | Path, *, ingest_url: str, chain_id: int, oracle: str, spool: str = "gateway.db",
+                     ocpp_host: str = "127.0.0.1", ocpp_port: int = 9000) -> None:
+    """A config with the [gateway] and [ocpp] tables and no devices yet (refuses to overwrite)."""
+    path = Path(path)
+    if path.exists():
+        raise ConfigError(f"{path} already exists")
+    text = (
+        "# rwa gateway config: see docs/devices.md\n[gateway]\n"
+        f"ingest_url = {_toml_value(ingest_url)}\nchain_id = {chain_id}\noracle = {_toml_value(oracle)}\n"
+        f"spool = {_toml_value(spool)}\npassword_env = {_toml_value(DEFAULT_PASSWORD_ENV)}\n\n"
+        f"[ocpp]\nhost = {_toml_value(ocpp_host)}\nport = {ocpp_port}\n"
+    )
+    parse_config(tomllib.loads(text), base=path.parent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
