@@ -146,7 +146,7 @@ def list_cmd(config_path: str, target: Target, as_json: bool) -> None:
                 "name": d.name, "device": address or "?", "protocol": d.protocol,
                 "endpoint": f"{d.ocpp_id}#{d.evse}" if d.protocol == "ocpp" else f"{d.host}:{d.port}/{d.unit}",
                 "status": STATUS[info[6]] if info else "?", "capacityW": info[2] if info else d.capacity_w,
-                "meterKey": "yes" if meter != (bytes(32), bytes(32)) else "no",
+                "meterKey": "yes" if tuple(meter) != (bytes(32), bytes(32)) else "no",
             })
     emit_rows(rows, as_json, "devices", ("name", "device", "protocol", "endpoint", "status", "capacityW", "meterKey"))
 

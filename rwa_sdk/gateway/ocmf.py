@@ -195,6 +195,25 @@ def verify_record(record: str, registered_key: str | ec.EllipticCurvePublicKey |
     )
 
 
+def record_samples(record: str) -> list[MeterSample]:
+    """The energy readings of a record (no signature check: for records already verified and stored)."""
+    from pyocmf import OCMF
+    from pyocmf.exceptions import PyOCMFError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _samples(OCMF.from_string(record))
+        except PyOCMFError as exc:
+            raise OcmfRefused(MALFORMED, str(exc).splitlines()[0]) from None
+
+
+def transaction_billable_wh(records: list[str]) -> int | None:
+    """Billable energy of a transaction whose begin and end readings may sit in separate records."""
+    samples = [s for record in records for s in record_samples(record)]
+    return billable_wh(sorted(samples, key=lambda s: s.time))
+
+
 def _canonical_curve(name: str) -> str:
     """OCMF writes brainpool curves both as ``brainpool256r1`` and ``brainpoolP256r1``."""
     return name.replace("brainpoolP", "brainpool")

@@ -201,6 +201,15 @@ class Gateway:
             self.poster.wake.set()
             poster.join(15)
 
+    def transaction_billable_wh(self, name: str, transaction_id: str) -> int | None:
+        """Billable energy of a charging transaction from its verified OCMF begin and end readings."""
+        from .ocmf import transaction_billable_wh
+
+        device = self.devices[name]
+        records = [r["record"] for r in self.spool.ocmf_records(device.signer.address)
+                   if r["verdict"] == "verified" and r["transactionId"] == transaction_id]
+        return transaction_billable_wh(records) if records else None
+
     def health(self) -> dict[str, Any]:
         return {
             "spool": self.spool.counts(),
