@@ -7,6 +7,13 @@ modulo the width when that fits the device's capacity) or was reset (meter repla
 reading is flagged ``FLAG_METER_RESET`` and carries the new register's value as energy only if the
 device could have produced that much in the period, else 0. Energy is never invented: a device
 that was unreachable gets one reading spanning the gap, with the register's measured delta.
+
+Periods are whole seconds while samples are not: a sample taken at 10.9 s after one at 10.0 s
+closes the period [10, 10] and one at 12.99 s after 11.01 s closes [11, 12] with nearly two
+seconds of energy. A delta that only a second of such truncation explains (within capacity for
+one second more) is held: no reading yet, the next sample closes a longer period. Holding stops
+after ``HOLD_LIMIT_S``, so a device that really reports more than its nameplate is seen (ingest
+refuses the reading as over capacity).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..oracle.reading import FLAG_METER_RESET, Reading
+
+HOLD_LIMIT_S = 60
 
 
 @dataclass(frozen=True)
@@ -57,5 +66,7 @@ def step(state: MeterState, sample: Sample, *, device: bytes, asset_id: bytes, c
         else:
             flags |= FLAG_METER_RESET
             delta = sample.register_wh if sample.register_wh <= bound else 0
+    elif bound < delta <= max_energy_wh(capacity_w, seconds + 1) and seconds < HOLD_LIMIT_S:
+        return state, None  # explained by timestamp truncation: let the next sample close a longer period
     reading = Reading(device, asset_id, state.seq + 1, state.last_time, sample.time, delta, sample.register_wh, flags)
     return MeterState(state.seq + 1, sample.time, sample.register_wh), reading

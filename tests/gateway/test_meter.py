@@ -54,3 +54,15 @@ def test_stale_and_same_second_samples_make_no_reading():
     for t in (100, 99, 0):
         again, reading = step(state, Sample(t, 50), device=DEVICE, asset_id=ASSET, capacity_w=CAPACITY)
         assert reading is None and again == state
+
+
+def test_a_delta_explained_by_second_truncation_waits_for_a_longer_period():
+    kw = dict(device=DEVICE, asset_id=ASSET, capacity_w=3_600)  # 1 Wh a second
+    state, _ = step(MeterState(), Sample(10, 0), **kw)
+    held, reading = step(state, Sample(11, 2), **kw)  # 2 Wh "in one second": really ~2 s between the polls
+    assert reading is None and held == state
+    state, reading = step(held, Sample(13, 3), **kw)
+    assert (reading.period_start, reading.period_end, reading.energy_wh) == (10, 13, 3)
+    # a device that really claims more than its nameplate is not held forever
+    state, reading = step(state, Sample(13 + 60, 3 + 61), **kw)
+    assert reading is not None and reading.energy_wh == 61
