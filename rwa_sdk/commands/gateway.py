@@ -83,3 +83,14 @@ def spool_cmd(config_path: str, show_ocmf: bool, as_json: bool) -> None:
             emit(spool.counts(), as_json, "spool")
     finally:
         spool.close()
+
+
+@gateway_cli.command("demo")
+def demo_cmd() -> None:
+    """A charger with a certified meter through the gateway to the chain, on a private Anvil (osaka)."""
+    import logging as _logging
+
+    from ..demo import charging_main
+
+    _logging.basicConfig(level=_logging.ERROR)
+    charging_main()
