@@ -16,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +27,12 @@ from .meter import Sample
 from .ocmf import OcmfRefused, load_public_key, verify_record
 from .ocpp_csms import CsmsServer, RawSample
 from .poster import Poster
-from .spool import OcmfEntry, Spool
+from .spool import Batch, OcmfEntry, Spool
 from .sunspec import SunSpecDevice, SunSpecError
 
 log = logging.getLogger("rwa_sdk.gateway")
+
+MAX_GROUP = 1_000  # messages committed together at most
 
 
 @dataclass
@@ -90,18 +93,56 @@ class Gateway:
         self.stats = GatewayStats()
         self.csms: CsmsServer | None = None
         self._stop = threading.Event()
+        self._writes: asyncio.Queue | None = None
 
     # -- samples to readings ----------------------------------------------------------------
-    def record(self, device: DeviceRuntime, samples: list[Sample], ocmf: list[OcmfEntry] = (),
-               rollover_wh: int | None = None) -> int:
+    def _batch(self, device: DeviceRuntime, samples: list[Sample], ocmf: Sequence[OcmfEntry] = (),
+               rollover_wh: int | None = None) -> Batch:
         c = device.config
-        made = self.spool.record(c_address(device), c.asset_id, c.capacity_w, samples,
-                                 lambda r: self.domain.sign(r, device.signer.key), rollover_wh=rollover_wh, ocmf=ocmf)
-        self.stats.samples += len(samples)
-        self.stats.readings += len(made)
-        if made:
+        return Batch(device.signer.address, c.asset_id, c.capacity_w, samples,
+                     lambda r: self.domain.sign(r, device.signer.key), rollover_wh, tuple(ocmf))
+
+    def record(self, device: DeviceRuntime, samples: list[Sample], ocmf: Sequence[OcmfEntry] = (),
+               rollover_wh: int | None = None) -> int:
+        """Record one device's samples now (its own transaction)."""
+        return self._recorded(self.spool.record_many([self._batch(device, samples, ocmf, rollover_wh)]), len(samples))
+
+    def _recorded(self, made: list[list], samples: int) -> int:
+        count = sum(len(m) for m in made)
+        self.stats.samples += samples
+        self.stats.readings += count
+        if count:
             self.poster.wake.set()
-        return len(made)
+        return count
+
+    async def submit(self, device: DeviceRuntime, samples: list[Sample], ocmf: Sequence[OcmfEntry] = (),
+                     rollover_wh: int | None = None) -> None:
+        """Record through the group-commit writer: returns once the samples are durably spooled."""
+        if self._writes is None:
+            await asyncio.to_thread(self.record, device, samples, ocmf, rollover_wh)
+            return
+        done = asyncio.get_running_loop().create_future()
+        await self._writes.put((self._batch(device, samples, ocmf, rollover_wh), len(samples), done))
+        await done
+
+    async def _writer(self) -> None:
+        """Commit every message waiting at once in one transaction (group commit), then answer them all."""
+        assert self._writes is not None
+        while True:
+            pending = [await self._writes.get()]
+            while not self._writes.empty() and len(pending) < MAX_GROUP:
+                pending.append(self._writes.get_nowait())
+            try:
+                made = await asyncio.to_thread(self.spool.record_many, [b for b, _, _ in pending])
+            except Exception as exc:  # nothing of the group was stored: every sender gets the error
+                for _, _, done in pending:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            self._recorded(made, sum(n for _, n, _ in pending))
+            for _, _, done in pending:
+                if not done.done():
+                    done.set_result(None)
 
     # MeterSink (the CSMS calls these)
     def knows(self, charge_point_id: str) -> bool:
@@ -122,7 +163,7 @@ class Gateway:
         device.last_seen = time.time()
         samples, entries = self.check_samples(device, raw)
         if samples or entries:
-            await asyncio.to_thread(self.record, device, samples, entries)
+            await self.submit(device, samples, entries)
 
     def check_samples(self, device: DeviceRuntime, raw: list[RawSample]) -> tuple[list[Sample], list[OcmfEntry]]:
         """Plain samples, or for a device with a meter key only the OCMF-verified ones (with the records)."""
@@ -171,7 +212,7 @@ class Gateway:
                     self.stats.polls_failed += 1
                 else:
                     device.status, device.last_seen = "ok", time.time()
-                    await asyncio.to_thread(self.record, device, [Sample(int(time.time()), register_wh)], (), rollover)
+                    await self.submit(device, [Sample(int(time.time()), register_wh)], (), rollover)
                 next_at += c.poll_s
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
@@ -181,7 +222,8 @@ class Gateway:
     async def serve(self, stop: asyncio.Event, ready: threading.Event | None = None) -> None:
         poster = threading.Thread(target=self.poster.run, args=(self._stop,), name="gateway-poster", daemon=True)
         poster.start()
-        tasks = []
+        self._writes = asyncio.Queue()
+        tasks = [asyncio.create_task(self._writer(), name="spool-writer")]
         try:
             if self.by_ocpp:
                 self.csms = await CsmsServer(self, self.config.ocpp_host, self.config.ocpp_port).start()
@@ -221,10 +263,6 @@ class Gateway:
 
     def close(self) -> None:
         self.spool.close()
-
-
-def c_address(device: DeviceRuntime) -> bytes:
-    return device.signer.address
 
 
 class GatewayThread:

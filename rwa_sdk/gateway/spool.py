@@ -60,6 +60,19 @@ class OcmfEntry:
     transaction_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One device's samples (and the OCMF records behind them) to record together."""
+
+    device: bytes
+    asset_id: bytes
+    capacity_w: int
+    samples: Sequence[Sample]
+    sign: Callable[[Reading], bytes]
+    rollover_wh: int | None = None
+    ocmf: tuple[OcmfEntry, ...] = ()
+
+
 class Spool:
     """Thread-safe access to one spool file (one connection, serialised by a lock; WAL journal)."""
 
@@ -90,37 +103,47 @@ class Spool:
                sign: Callable[[Reading], bytes], *, rollover_wh: int | None = None,
                ocmf: Iterable[OcmfEntry] = ()) -> list[Reading]:
         """Turn ``samples`` into signed readings and store them with the new state, in one transaction."""
-        address = to_checksum(device)
+        return self.record_many([Batch(device, asset_id, capacity_w, samples, sign, rollover_wh, tuple(ocmf))])[0]
+
+    def record_many(self, batches: Sequence[Batch]) -> list[list[Reading]]:
+        """Several devices' samples in one transaction (one fsync for many chargers' messages)."""
         now = time.time()
+        out: list[list[Reading]] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                state = self._state(address)
-                made: list[Reading] = []
-                for sample in samples:
-                    state, reading = step(state, sample, device=device, asset_id=asset_id, capacity_w=capacity_w,
-                                          rollover_wh=rollover_wh)
-                    if reading is not None:
-                        made.append(reading)
-                        item = json.dumps(reading_item(reading, sign(reading)))
-                        self._db.execute("INSERT INTO readings (device, seq, item, created_at) VALUES (?, ?, ?, ?)",
-                                         (address, reading.seq, item, now))
-                self._db.execute(
-                    "INSERT INTO meters (device, seq, last_time, last_register_wh) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, last_time = excluded.last_time, "
-                    "last_register_wh = excluded.last_register_wh",
-                    (address, state.seq, state.last_time, state.last_register_wh))
-                for entry in ocmf:
-                    self._db.execute(
-                        "INSERT INTO ocmf_records (device, reading_seq, transaction_id, record, sha256, algorithm, onchain,"
-                        " verdict, reason, billable_wh, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (address, made[-1].seq if made and entry.verdict == "verified" else None, entry.transaction_id,
-                         entry.record, entry.sha256, entry.algorithm, int(entry.onchain), entry.verdict, entry.reason,
-                         entry.billable_wh, now))
+                for batch in batches:
+                    out.append(self._record(batch, now))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return out
+
+    def _record(self, b: Batch, now: float) -> list[Reading]:
+        address = to_checksum(b.device)
+        state = self._state(address)
+        made: list[Reading] = []
+        for sample in b.samples:
+            state, reading = step(state, sample, device=b.device, asset_id=b.asset_id, capacity_w=b.capacity_w,
+                                  rollover_wh=b.rollover_wh)
+            if reading is not None:
+                made.append(reading)
+                item = json.dumps(reading_item(reading, b.sign(reading)))
+                self._db.execute("INSERT INTO readings (device, seq, item, created_at) VALUES (?, ?, ?, ?)",
+                                 (address, reading.seq, item, now))
+        self._db.execute(
+            "INSERT INTO meters (device, seq, last_time, last_register_wh) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, last_time = excluded.last_time, "
+            "last_register_wh = excluded.last_register_wh",
+            (address, state.seq, state.last_time, state.last_register_wh))
+        for entry in b.ocmf:
+            self._db.execute(
+                "INSERT INTO ocmf_records (device, reading_seq, transaction_id, record, sha256, algorithm, onchain,"
+                " verdict, reason, billable_wh, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (address, made[-1].seq if made and entry.verdict == "verified" else None, entry.transaction_id,
+                 entry.record, entry.sha256, entry.algorithm, int(entry.onchain), entry.verdict, entry.reason,
+                 entry.billable_wh, now))
         return made
 
     # -- readings out -------------------------------------------------------------------------
