@@ -36,6 +36,7 @@ class DeviceConfig:
     ocpp_id: str | None = None
     evse: int = 1
     meter_key: str | None = None  # P-256 public key of the certified meter (hex DER SPKI)
+    ocpp_password_env: str | None = None  # env variable with the charger's Basic-auth password (Security Profile 1)
     # Modbus TCP (SunSpec)
     host: str | None = None
     port: int = 502
@@ -156,7 +157,8 @@ def _device(raw: dict, where: str, base: Path) -> DeviceConfig:
         evse = _get(raw, "evse", int, where, 1)
         if evse < 1:
             raise ConfigError(f"{where}: evse must be 1 or more")
-        return DeviceConfig(**common, ocpp_id=ocpp_id, evse=evse, meter_key=_get(raw, "meter_key", str, where, None))
+        return DeviceConfig(**common, ocpp_id=ocpp_id, evse=evse, meter_key=_get(raw, "meter_key", str, where, None),
+                            ocpp_password_env=_get(raw, "ocpp_password_env", str, where, None))
     poll = _get(raw, "poll_s", (int, float), where, 60.0)
     if poll < 1:
         raise ConfigError(f"{where}: poll_s must be at least 1 (readings have whole-second periods)")

@@ -46,6 +46,7 @@ class RawSample:
 
 class MeterSink(Protocol):
     def knows(self, charge_point_id: str) -> bool: ...
+    def password(self, charge_point_id: str) -> str | None: ...
     async def samples(self, charge_point_id: str, evse: int, samples: list[RawSample]) -> None: ...
     def status(self, charge_point_id: str, evse: int, status: str) -> None: ...
 
@@ -241,11 +242,35 @@ class CsmsServer:
             if self.connected.get(charge_point_id) is cp:
                 del self.connected[charge_point_id]
 
+    def _authorize(self, connection: Any, request: Any) -> Any:
+        """OCPP Security Profile 1: HTTP Basic auth with the charge point id as user, where a password is set."""
+        import base64
+        import hmac
+        from http import HTTPStatus
+
+        charge_point_id = request.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        expected = self.sink.password(charge_point_id) if self.sink.knows(charge_point_id) else None
+        if expected is None:
+            return None  # unknown ids are refused after the handshake; ids without a password need none
+        header = request.headers.get("Authorization", "")
+        try:
+            scheme, _, encoded = header.partition(" ")
+            user, _, given = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            scheme, user, given = "", "", ""
+        if scheme.lower() != "basic" or not hmac.compare_digest(user.encode(), charge_point_id.encode()) \
+                or not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("charger %r failed authentication", charge_point_id)
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, "authentication required\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp"'
+            return response
+        return None
+
     async def start(self) -> CsmsServer:
         import websockets
 
         self._server = await websockets.serve(self._session, self.host, self.port, subprotocols=list(SUBPROTOCOLS),
-                                              ping_interval=60, max_size=2**20)
+                                              ping_interval=60, max_size=2**20, process_request=self._authorize)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("OCPP central system listening on ws://%s:%d/<chargePointId>", self.host, self.port)
         return self

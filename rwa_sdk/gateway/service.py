@@ -148,6 +148,18 @@ class Gateway:
     def knows(self, charge_point_id: str) -> bool:
         return charge_point_id in self._ocpp_ids
 
+    def password(self, charge_point_id: str) -> str | None:
+        """The Basic-auth password a charger must present (from the env variable its config names), if any."""
+        import os
+
+        for (cp, _), device in self.by_ocpp.items():
+            if cp == charge_point_id and device.config.ocpp_password_env:
+                value = os.environ.get(device.config.ocpp_password_env)
+                if not value:  # configured but unset: refuse rather than run open
+                    return "\0unset"
+                return value
+        return None
+
     def status(self, charge_point_id: str, evse: int, status: str) -> None:
         device = self.by_ocpp.get((charge_point_id, evse))
         if device is not None:

@@ -99,3 +99,27 @@ def test_unknown_charge_point_and_missing_subprotocol_are_refused(tmp_path, inge
     finally:
         gw.stop()
         gw.gateway.close()
+
+
+def test_basic_auth_where_a_password_is_configured(tmp_path, ingest, monkeypatch):
+    monkeypatch.setenv("CP_SECRET", "s3cret-pass")
+    gw, signers = _gateway(tmp_path, ingest, [{"name": "locked", "protocol": "ocpp", "ocpp_id": "CP-LOCK", "evse": 1,
+                                               "ocpp_password_env": "CP_SECRET"}])
+    t0 = int(time.time()) - 600
+
+    async def session(userinfo):
+        url = gw.ocpp_url.replace("ws://", f"ws://{userinfo}@") if userinfo else gw.ocpp_url
+        async with connected(Charger201, url, "CP-LOCK", "ocpp2.0.1") as cp:
+            await cp.boot()
+            await cp.meter_values(1, [(t0, 10), (t0 + 60, 20)])
+
+    try:
+        for userinfo in (None, "CP-LOCK:wrong", "CP-OTHER:s3cret-pass"):
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                asyncio.run(session(userinfo))
+            assert refused.value.response.status_code == 401
+        asyncio.run(session("CP-LOCK:s3cret-pass"))
+        wait_until(lambda: gw.gateway.spool.counts()["sent"] == 1, what="reading acknowledged")
+    finally:
+        gw.stop()
+        gw.gateway.close()
