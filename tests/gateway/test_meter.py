@@ -15,7 +15,7 @@ WIDTH = 2**32
 
 @given(start=st.integers(0, WIDTH - 1),
        periods=st.lists(st.tuples(st.integers(1, 3600), st.floats(0, 1)), min_size=1, max_size=40))
-def test_energy_through_rollovers_is_the_true_energy(start, periods):
+def test_property_energy_through_rollovers_is_the_true_energy(start, periods):
     state = MeterState()
     state, first = step(state, Sample(1_000, start), device=DEVICE, asset_id=ASSET, capacity_w=CAPACITY, rollover_wh=WIDTH)
     assert first is None
@@ -33,7 +33,7 @@ def test_energy_through_rollovers_is_the_true_energy(start, periods):
 
 
 @given(samples=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10**9)), min_size=2, max_size=40))
-def test_any_sample_sequence_gives_consecutive_capacity_bounded_readings(samples):
+def test_property_any_sample_sequence_gives_consecutive_capacity_bounded_readings(samples):
     state, readings = MeterState(), []
     for t, register in samples:
         state, reading = step(state, Sample(t, register), device=DEVICE, asset_id=ASSET, capacity_w=CAPACITY)

@@ -102,7 +102,7 @@ def test_secp384r1_and_brainpool_records_verify_off_chain_only():
 
 
 @given(position=st.integers(0, 10_000), char=st.sampled_from("0123456789,.:ABCabc\""))
-def test_any_one_character_change_of_the_payload_is_refused(position, char):
+def test_property_any_one_character_change_of_the_payload_is_refused(position, char):
     record = _record()
     head, payload, sig = record.split("|")
     i = position % len(payload)

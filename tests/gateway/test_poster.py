@@ -96,7 +96,7 @@ def test_outage_keeps_readings_and_final_refusals_are_not_resent(tmp_path, inges
 
 
 @given(seconds=st.integers(-10**6, 10**6))
-def test_retry_after_is_bounded(seconds):
+def test_property_retry_after_is_bounded(seconds):
     assert 0 <= retry_after_s(str(seconds)) <= MAX_RETRY_AFTER_S
 
 
