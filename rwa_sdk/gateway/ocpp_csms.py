@@ -216,8 +216,8 @@ class CsmsServer:
         self.connected: dict[str, Any] = {}
 
     def _next_tx(self) -> int:
-        self._tx += 1
-        return int(dt.datetime.now().timestamp() * 1000) % 2**31 + self._tx
+        self._tx += 1  # time-based so ids do not repeat across restarts; OCPP 1.6 ids are int32
+        return (int(dt.datetime.now().timestamp() * 1000) + self._tx) % (2**31 - 1) + 1
 
     async def _session(self, websocket: Any) -> None:
         path = (websocket.request.path if websocket.request else "/").split("?", 1)[0]
