@@ -10,7 +10,7 @@ import websockets
 
 from rwa_sdk.gateway.service import Gateway, GatewayThread
 
-from .chargers import Charger16, Charger201, connected
+from .chargers import Charger16, Charger201, connected, iso
 from .conftest import device_signer, gateway_config, wait_until
 
 
@@ -123,3 +123,49 @@ def test_basic_auth_where_a_password_is_configured(tmp_path, ingest, monkeypatch
     finally:
         gw.stop()
         gw.gateway.close()
+
+
+def test_ocpp16_signed_data_counts_only_what_the_meter_signed(tmp_path, ingest):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from ocpp.v16 import call as call16
+
+    from rwa_sdk.gateway import ocmf
+
+    meter = ec.generate_private_key(ec.SECP256R1())
+    gw, signers = _gateway(tmp_path, ingest, [{"name": "eich", "protocol": "ocpp", "ocpp_id": "CP-EICH", "evse": 2,
+                                               "meter_key": ocmf.spki_hex(meter.public_key())}])
+    t0 = int(time.time()) - 1800
+
+    def record(t, wh, tx, key=meter):
+        return ocmf.sign_payload(ocmf.transaction_payload(gateway_id="CP-EICH", meter_serial="EM", pagination=1,
+                                                          readings=[(t, wh, tx)]), key)
+
+    def signed_value(t, text):
+        return [{"timestamp": iso(t), "sampled_value": [{"value": text, "format": "SignedData",
+                                                         "context": "Transaction.Begin"}]}]
+
+    async def charger():
+        async with connected(Charger16, gw.ocpp_url, "CP-EICH", "ocpp1.6") as cp:
+            await cp.boot()
+            started = await cp.call(call16.StartTransaction(connector_id=2, id_tag="T", meter_start=999, timestamp=iso(t0)))
+            tx = started.transaction_id
+            await cp.call(call16.MeterValues(connector_id=2, transaction_id=tx, meter_value=signed_value(t0, record(t0, 70_000, "B"))))
+            forged = record(t0 + 600, 99_000, "C", key=ec.generate_private_key(ec.SECP256R1()))
+            await cp.call(call16.MeterValues(connector_id=2, transaction_id=tx, meter_value=signed_value(t0 + 600, forged)))
+            await cp.call(call16.StopTransaction(meter_stop=123_456, timestamp=iso(t0 + 1200), transaction_id=tx,
+                                                 transaction_data=signed_value(t0 + 1200, record(t0 + 1200, 74_400, "E"))))
+            return tx
+
+    try:
+        tx = asyncio.run(charger())
+        wait_until(lambda: gw.gateway.spool.counts()["sent"] == 1, what="the signed reading acknowledged")
+        device = gw.gateway.devices["eich"]
+        assert device.unsigned_ignored == 2  # meterStart and meterStop: not signed by the meter
+        assert gw.gateway.transaction_billable_wh("eich", str(tx)) == 4_400
+        verdicts = [(r["verdict"], r["reason"]) for r in gw.gateway.spool.ocmf_records()]
+        assert verdicts == [("verified", None), ("refused", "bad_signature"), ("verified", None)]
+    finally:
+        gw.stop()
+        gw.gateway.close()
+    (stored,) = ingest.readings(signers["eich"])
+    assert (stored.reading.period_start, stored.reading.period_end, stored.reading.energy_wh) == (t0, t0 + 1200, 4_400)
