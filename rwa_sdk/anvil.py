@@ -23,6 +23,7 @@ from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from . import toolchain
 
 ANVIL_CHAIN_ID = 31337
+DEFAULT_HARDFORK = "cancun"  # what every node runs unless a caller opts into another (e.g. "osaka" for P256VERIFY)
 # Anvil and Hardhat fund the accounts of this public development mnemonic; never use it elsewhere.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNT_COUNT = 10
@@ -78,6 +79,7 @@ class AnvilNode:
         extra_args: list[str] | None = None,
         log_path: Path | None = None,
         startup_timeout: float = 30.0,
+        hardfork: str = DEFAULT_HARDFORK,
     ):
         self.port = port or free_port()
         self.chain_id = chain_id
@@ -85,6 +87,7 @@ class AnvilNode:
         self.extra_args = list(extra_args or [])
         self.log_path = log_path
         self.startup_timeout = startup_timeout
+        self.hardfork = hardfork
         self.process: subprocess.Popen | None = None
 
     @property
@@ -97,7 +100,7 @@ class AnvilNode:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--chain-id", str(self.chain_id),
-            "--hardfork", "cancun",
+            "--hardfork", self.hardfork,
             "--silent",
         ]
         if self.block_time:

@@ -31,6 +31,8 @@ class LazyGroup(click.Group):
 
     lazy = {
         "asset": "rwa_sdk.commands.asset:asset_cli",
+        "device": "rwa_sdk.commands.device:device_cli",
+        "gateway": "rwa_sdk.commands.gateway:gateway_cli",
         "investor": "rwa_sdk.commands.investor:investor_cli",
         "oracle": "rwa_sdk.oracle.cli:oracle_cli",
         "revenue": "rwa_sdk.commands.revenue:revenue_cli",

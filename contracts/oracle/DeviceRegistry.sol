@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {P256} from "@openzeppelin/contracts/utils/cryptography/P256.sol";
 
 /**
  * @title DeviceRegistry
@@ -233,5 +234,45 @@ contract DeviceRegistry is AccessControl {
 
     function _checkOperator(bytes32 assetId) internal view {
         if (_operators[assetId] != msg.sender) revert DeviceRegistryUnauthorizedOperator(msg.sender, assetId);
+    }
+
+    // -- certified meter keys (P-256) --------------------------------------------------------------
+    // A second key kind: the secp256r1 public key of a device's calibrated meter, which signs OCMF
+    // records itself. The device's Ethereum key signs readings; the meter key lets anyone check the
+    // meter's own signature (see OcmfVerifier). Self-contained: its own mapping, functions, events, errors.
+
+    /// @dev Affine coordinates of a meter's P-256 public key (both zero: none).
+    struct MeterKey {
+        bytes32 qx;
+        bytes32 qy;
+    }
+
+    mapping(address device => MeterKey) private _meterKeys;
+
+    /// @notice (`qx`, `qy`) is not a point of the P-256 curve.
+    error MeterKeyNotOnCurve(address device, bytes32 qx, bytes32 qy);
+    /// @notice `device` is revoked: its meter key cannot change any more.
+    error MeterKeyDeviceRevoked(address device);
+
+    /// @notice The certified meter of `device` signs with the P-256 key (`qx`, `qy`).
+    event MeterKeySet(address indexed device, bytes32 indexed assetId, bytes32 qx, bytes32 qy);
+
+    /**
+     * @notice Record the P-256 public key of the certified meter behind `device` (replacing any earlier one).
+     * @dev Only the asset's operator; refused for a revoked device and for points off the curve.
+     */
+    function setMeterKey(address device, bytes32 qx, bytes32 qy) external {
+        Device storage d = _existing(device);
+        _checkOperator(d.assetId);
+        if (d.status == Status.Revoked) revert MeterKeyDeviceRevoked(device);
+        if (!P256.isValidPublicKey(qx, qy)) revert MeterKeyNotOnCurve(device, qx, qy);
+        _meterKeys[device] = MeterKey(qx, qy);
+        emit MeterKeySet(device, d.assetId, qx, qy);
+    }
+
+    /// @notice The P-256 key of the meter behind `device` (zeros if none is recorded).
+    function meterKeyOf(address device) external view returns (bytes32 qx, bytes32 qy) {
+        MeterKey storage k = _meterKeys[device];
+        return (k.qx, k.qy);
     }
 }
