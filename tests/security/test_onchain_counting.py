@@ -288,3 +288,37 @@ def test_onchain_dispute_cli_takes_two_printed_proofs(world, chain, tmp_path, mo
     again_result = CliRunner().invoke(main, args)
     assert again_result.exit_code == 1
     assert again_result.output.startswith("error: DisputeInclusionRemoved") and "Traceback" not in again_result.output
+
+
+# -- revenue follows the corrected totals -------------------------------------------------------
+
+def test_onchain_deposit_matching_the_double_counted_energy_is_refused_after_a_dispute(world, chain, roles,
+                                                                                        usd_session, tmp_path):
+    from rwa_sdk.deploy import Deployments
+    from rwa_sdk.settlement.revenue import PeriodRevenue, deploy_distributor
+    from rwa_sdk.settlement.stablecoin import UNIT
+
+    issuer, holder = chain.accounts[0], chain.accounts[8]
+    token, _ = chain.deploy("SecurityTokenMock", issuer.address, 0, sender=issuer)
+    dist = deploy_distributor(chain, token.address, usd_session.address, admin=issuer.address, sender=issuer,
+                              deployments=Deployments(chain.chain_id, tmp_path))
+    chain.transact(token.functions.setRevenueHook(dist.address), sender=issuer)
+    chain.transact(token.functions.setVerified(holder.address, True), sender=issuer)
+    chain.transact(token.functions.mint(holder.address, 100), sender=issuer)
+    dist.grant("OPERATOR_ROLE", issuer.address, sender=issuer)
+    dist.set_energy_oracle(world.oracle.address, sender=issuer)
+    usd_session.mint(issuer.address, 1_000 * UNIT, sender=roles.minter)
+    usd_session.approve(dist.address, 2**256 - 1, sender=issuer)
+
+    day = (chain.timestamp() // DAY - 1) * DAY
+    dev = world.devices[0]
+    readings = [world.reading(dev, seq, day + 3_600 * seq) for seq in range(1, 5)]
+    first, again = world.anchor(readings), world.anchor(readings)
+    assert world.oracle.functions.periodEnergyWh(ASSET, day, day + DAY).call() == 160
+    for a, b in zip(first, again):
+        world.dispute_pair(a, b)
+    inflated = PeriodRevenue(ASSET, day, day + DAY, 160, b"\xee" * 32, 100 * UNIT)
+    with pytest.raises(errors.EnergyMismatch) as caught:
+        dist.deposit(inflated, sender=issuer)
+    assert caught.value.anchoredWh == 80
+    dist.deposit(PeriodRevenue(ASSET, day, day + DAY, 80, b"\xee" * 32, 100 * UNIT), sender=issuer)
