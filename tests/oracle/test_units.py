@@ -83,7 +83,7 @@ def test_recover_rejects_malformed_signatures():
     sig = DOMAIN.sign(r, signer.key)
     digest = DOMAIN.digest(r)
     assert recover(digest, sig) == signer.address
-    assert recover(digest, sig[:64] + bytes((sig[64] - 27,))) == signer.address  # v as 0/1
+    assert recover(digest, sig[:64] + bytes((sig[64] - 27,))) is None  # v as 0/1: not the canonical form
     assert recover(digest, sig[:64]) is None
     assert recover(digest, sig[:64] + b"\x1d") is None  # v = 29
     assert recover(digest, bytes(65)) is None
