@@ -164,6 +164,7 @@ class IngestServer:
         self._running = threading.Event()
         self._finished = threading.Event()
         self.connections = 0
+        self._tasks: set = set()
         self._inflight_bytes = 0
         self.metrics.gauges("http", lambda: {"connections": self.connections, "inflight_body_bytes": self._inflight_bytes,
                                              "backlog_readings": self._committer.backlog},
@@ -196,7 +197,10 @@ class IngestServer:
         async with server:
             await self._stopped.wait()
             server.close()
-            # open keep-alive connections end with the loop
+            tasks = list(self._tasks)
+            for task in tasks:  # open and keep-alive connections end now
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def shutdown(self) -> None:
         """Stop accepting and serving; waits for the loop to end."""
@@ -220,6 +224,8 @@ class IngestServer:
             writer.transport.abort()
             return
         self.connections += 1
+        task = asyncio.current_task()
+        self._tasks.add(task)
         sock = writer.get_extra_info("socket")
         if sock is not None:
             try:
@@ -245,6 +251,7 @@ class IngestServer:
             log.exception("connection failed")
         finally:
             self.connections -= 1
+            self._tasks.discard(task)
             try:
                 writer.close()
             except Exception:
