@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,22 @@ class DaemonConfig:
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+")
 
 
+def _secret_parts(url: str) -> list[str]:
+    """The parts of an RPC URL that may hold a credential, longest first (HTTP errors quote the path alone)."""
+    if "://" not in url:
+        return [url] if url else []
+    parts = urlsplit(url)
+    found = [url, parts.path + ("?" + parts.query if parts.query else ""), parts.path, parts.query,
+             parts.username or "", parts.password or ""]
+    return sorted({p for p in found if len(p.strip("/")) >= 4}, key=len, reverse=True)
+
+
 def redact(text: str, *secrets: str) -> str:
-    """``text`` without credentials: every URL cut to scheme://host:port, and ``secrets`` removed."""
+    """``text`` without credentials: every URL cut to scheme://host:port, and ``secrets`` (RPC URLs: their
+    path, query and user info too) replaced by "…"."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, redact_url(secret) if "://" in secret else "…")
+        for part in _secret_parts(secret):
+            text = text.replace(part, redact_url(part) if "://" in part else "…")
     return _URL.sub(_redact_match, text)
 
 

@@ -242,3 +242,59 @@ def test_simulate_registers_its_devices_and_streams_accepted_readings(world, dae
                      seed=99, duration_s=3.0, private_key=DEV_PRIVATE_KEYS[0])
     assert stats.accepted >= 3 and stats.rejected == 0
     assert world.contracts.registry.functions.operatorOf(asset).call() == world.chain.accounts[0].address
+
+
+def test_proof_endpoint_serves_what_the_cli_prints_and_it_verifies_on_chain(world, daemon):
+    devices = world.fresh_devices(2, seed=41)
+    sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4)
+    sim.run(threading.Event(), duration_s=1.5)
+    assert sim.resend_unacked()
+    wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
+    dev = devices[1].signer.checksum
+    status, body = http_json("GET", f"{daemon.url}/v1/proofs/{dev}/1")
+    assert status == 200
+    assert body == json.loads(json.dumps(proof(daemon.config.db_path, dev, 1, world.url).to_json()))
+    p = proof(daemon.config.db_path, dev, 1, world.url)
+    assert world.contracts.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_index).call()
+    assert http_json("GET", f"{daemon.url}/v1/proofs/{dev}/999999")[0] == 404
+    assert http_json("GET", f"{daemon.url}/v1/proofs/{dev}/-1")[0] == 400
+    assert http_json("GET", f"{daemon.url}/v1/proofs/nothex/1")[0] == 400
+
+
+def test_healthz_and_logs_never_show_the_rpc_url_secret_and_the_error_clears_after_recovery(world, tmp_path, caplog):
+    """Issue 11 item 8: the provider API key in the RPC URL appeared in /healthz (never cleared) and in logs."""
+    import logging
+
+    secret = "s3cr3tApiKey0123456789"
+    proxy = RpcProxy(world.url).start()
+    caplog.set_level(logging.DEBUG, logger="rwa_sdk")
+    d = _daemon(world, tmp_path, f"{proxy.url}/v3/{secret}?key={secret}")
+    try:
+        devices = world.fresh_devices(2, seed=42)
+        sim = Simulator(d.url, world.contracts.domain, devices, rate=4)
+        for _ in range(20):
+            stats = sim.run(threading.Event(), duration_s=0.5)
+            if stats.accepted:
+                break
+        proxy.stop()
+        sim.run(threading.Event(), duration_s=1.0)
+        seen = []
+
+        def failing():
+            health = http_json("GET", d.url + "/healthz")[1]
+            seen.append(json.dumps(health))
+            return health["relayer"]["lastError"]
+
+        wait_until(failing, 15, interval_s=0.05, what="the outage reported in /healthz")
+        assert all(secret not in text for text in seen)
+        proxy.start()
+        assert sim.resend_unacked()
+        wait_until(lambda: _anchored(d.url), 30, what="anchoring after the outage")
+        health = wait_until(lambda: (h := http_json("GET", d.url + "/healthz")[1])["relayer"]["failures"] == 0 and h,
+                            10, what="the relayer recovering")
+        assert health["relayer"]["lastError"] == "" and health["readings_anchored"] >= stats.accepted > 0
+    finally:
+        d.stop(grace_s=5)
+        proxy.stop()
+    assert "relayer step failed" in caplog.text  # the outage was logged ...
+    assert secret not in caplog.text  # ... without the key
