@@ -76,11 +76,13 @@ class _Committer:
         self._lock = threading.Lock()
         self.backlog = 0  # readings queued or being committed
         self.external_backlog: Callable[[], bool] = lambda: False  # e.g. the store's unanchored readings
+        self.deliver: Callable[[list[tuple[Any, list[Result]]]], None] = lambda pairs: None
         self._thread = threading.Thread(target=self._run, name="oracle-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, items: list, done: Callable[[list[Result]], None]) -> None:
-        """Queue ``items``; ``done(results)`` is called (from the committer thread) after their commit."""
+    def submit(self, items: list, done: Any) -> None:
+        """Queue ``items``; after their commit the committer passes ``(done, results)`` to ``deliver``
+        together with the other requests of the same group (one wake-up of the event loop per group)."""
         with self._lock:
             if self.backlog + len(items) > self.limits.max_backlog_readings and self.backlog > 0:
                 raise _Busy
@@ -123,16 +125,16 @@ class _Committer:
                       buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000))
             m.observe("group_requests", len(group), help_text="requests per store transaction (group commit)",
                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
-            at = 0
+            pairs, at = [], 0
             for request, done in group:
-                n = len(request)
-                try:
-                    done(results[at:at + n])
-                except Exception:  # the client went away: nothing to answer
-                    log.debug("answer dropped", exc_info=True)
-                at += n
+                pairs.append((done, results[at:at + len(request)]))
+                at += len(request)
             with self._lock:
                 self.backlog -= len(items)
+            try:
+                self.deliver(pairs)
+            except Exception:  # the loop is closed (shutting down): nothing to answer
+                log.debug("answers dropped", exc_info=True)
 
 
 class _Response(Exception):
@@ -191,6 +193,8 @@ class IngestServer:
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._committer.deliver = lambda pairs: loop.call_soon_threadsafe(_settle, pairs)
         server = await asyncio.start_server(self._client, sock=self._sock, limit=self.limits.max_header_bytes,
                                             backlog=self.limits.backlog)
         self._running.set()
@@ -334,14 +338,9 @@ class IngestServer:
             del raw
         finally:
             self._inflight_bytes -= length
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future = loop.create_future()
-
-        def done(results: list[Result]) -> None:
-            loop.call_soon_threadsafe(_settle, answer, results)
-
+        answer: asyncio.Future = asyncio.get_running_loop().create_future()
         try:
-            self._committer.submit(items, done)
+            self._committer.submit(items, answer)
         except _Busy:
             self.metrics.inc("http_backpressure_total", help_text="requests answered 503 because of the backlog")
             raise _Response(503, {"error": "ingest backlog full, retry later"},
@@ -450,6 +449,7 @@ class IngestServer:
             timer.cancel()
 
 
-def _settle(future: asyncio.Future, results: list[Result]) -> None:
-    if not future.done():
-        future.set_result(results)
+def _settle(pairs: list[tuple[asyncio.Future, list[Result]]]) -> None:
+    for future, results in pairs:
+        if not future.done():  # a client that went away leaves a cancelled future
+            future.set_result(results)
