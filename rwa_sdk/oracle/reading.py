@@ -138,7 +138,7 @@ class Reading:
             asset = _hex32(_str(data, "assetId"))
             return cls(
                 device, asset, _int(data, "seq"), _int(data, "periodStart"), _int(data, "periodEnd"),
-                _int(data, "energyWh"), _int(data, "meterWh"), _int(data, "flags", 0),
+                _int(data, "energyWh"), _int(data, "meterWh"), _int(data, "flags", 0, bits=32),
             )
         except KeyError as exc:
             raise ReadingError(f"missing field {exc.args[0]}") from None
@@ -154,23 +154,21 @@ def _str(data: dict, key: str) -> str:
     return value
 
 
-_MAX_INT_TEXT = 66  # "0x" + 64 hex digits: longer strings cannot be a uint64 and are not parsed
-
-
-def _int(data: dict, key: str, default: int | None = None) -> int:
+def _int(data: dict, key: str, default: int | None = None, bits: int = 64) -> int:
     """A uint field as a JSON number, a decimal string ("42") or a 0x-hex string ("0x2a").
 
     JavaScript clients hold uint64 values as BigInt, which JSON numbers cannot carry exactly; strings
-    can. Only plain digits are accepted (no sign, spaces, underscores or exponent)."""
+    can. Only plain digits are accepted (no sign, spaces, underscores or exponent), at most as many as
+    the type's largest value has (docs/reading.schema.json says the same)."""
     value = data.get(key, default) if default is not None else data[key]
     if type(value) is int:
         return value
-    if isinstance(value, str) and 0 < len(value) <= _MAX_INT_TEXT and value.isascii():
+    if isinstance(value, str) and value.isascii():
         if value[:2] in ("0x", "0X"):
             digits = value[2:]
-            if digits and all(c in _HEX_DIGITS for c in digits):
+            if 0 < len(digits) <= bits // 4 and all(c in _HEX_DIGITS for c in digits):
                 return int(digits, 16)
-        elif value.isdigit():
+        elif 0 < len(value) <= (20 if bits == 64 else 10) and value.isdigit():
             return int(value)
     raise ReadingError(f"{key} must be an integer (JSON number, decimal or 0x-hex string)")
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -298,3 +301,52 @@ def test_healthz_and_logs_never_show_the_rpc_url_secret_and_the_error_clears_aft
         proxy.stop()
     assert "relayer step failed" in caplog.text  # the outage was logged ...
     assert secret not in caplog.text  # ... without the key
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_viem_client_signs_with_the_oracles_domain_and_posts_bigint_strings(world, daemon):
+    """Issue 16 item 9: a JS client (viem) reads eip712Domain(), signs, and sends uint64s as strings."""
+    (dev,) = world.fresh_devices(1, seed=43)
+    node = shutil.which("node") or str(ROOT / "node_modules/.bin/node")
+    start = dev.next_start
+    cmd = [node, str(ROOT / "examples/post_reading_viem.mjs"), "--ingest", daemon.url, "--rpc", world.url,
+           "--oracle", world.contracts.oracle.address, "--key", "0x" + dev.signer.key.secret.hex(),
+           "--asset", "0x" + dev.asset_id.hex(), "--start", str(start), "--end", str(start + 2), "--energy", "3",
+           "--meter", str(2**53 + 1)]  # past JS's safe integers: must arrive exact
+    done = subprocess.run([*cmd, "--seq", "1"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert json.loads(done.stdout)["accepted"] == 1
+    store = SqliteStore(daemon.config.db_path)
+    try:
+        assert store.existing_digest(dev.signer.address, 1) is not None
+    finally:
+        store.close()
+    status, body = http_json("GET", f"{daemon.url}/v1/devices/{dev.signer.checksum}")
+    assert body["lastSeq"] == 1
+    again = subprocess.run([*cmd, "--seq", "1", "--energy", "4"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert again.returncode == 1 and json.loads(again.stdout)["results"][0]["reason"] == "conflict"
+
+
+def test_the_published_json_schema_matches_what_ingest_accepts(world):
+    import jsonschema
+
+    from rwa_sdk.oracle.reading import DeviceSigner, Reading, ReadingError
+
+    schema = json.loads((ROOT / "docs/reading.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    signer = DeviceSigner.from_secret(b"\x61" * 32)
+    r = Reading(signer.address, bytes(32), 5, 10, 20, 1, 2**63, 0)
+    item = reading_item(r, world.contracts.domain.sign(r, signer.key))
+    for good in (item, {**item, "seq": "5", "meterWh": hex(2**63)}, {**item, "flags": "0x0"}):
+        assert not list(validator.iter_errors(good))
+        assert Reading.from_json(good) == r  # ingest reads what the schema allows, as the same reading
+    for field, value in (("seq", "-5"), ("seq", "0x" + "1" * 17), ("flags", 2**32), ("seq", 5.5), ("meterWh", " 1"),
+                         ("flags", "0x" + "1" * 9), ("energyWh", "1" * 21)):
+        assert list(validator.iter_errors({**item, field: value}))
+        with pytest.raises(ReadingError):
+            Reading.from_json({**item, field: value})
+    assert list(validator.iter_errors({k: v for k, v in item.items() if k != "signature"}))
+    assert list(validator.iter_errors({**item, "signature": "0x12"}))
