@@ -134,3 +134,43 @@ def test_the_domain_is_read_from_the_oracle_contract(oracle_world):
     assert (domain.name, domain.version) == ("RWA ReadingOracle", "1")
     other = ReadingDomain(domain.chain_id, domain.verifying_contract, domain.name, "2")
     assert other.separator != domain.separator
+
+
+def test_a_revoked_key_adds_nothing_new_even_for_periods_before_its_revocation(chain, oracle_world, store):
+    """Issue 11 item 4: readings signed after revocation, dated before it, were accepted off chain."""
+    thief_key = DeviceSigner.from_secret(b"\x5a" * 32)
+    from rwa_sdk.oracle.contracts import register_device
+
+    register_device(chain, oracle_world.contracts, thief_key, ASSET_A, "pv-inverter", 10_000,
+                    operator=oracle_world.operator_a)
+    chain.mine(600)
+    before = chain.timestamp()
+    chain.transact(oracle_world.registry.functions.revokeDevice(thief_key.checksum), sender=oracle_world.operator_a)
+    directory = EventDirectory(oracle_world.registry)
+    directory.sync()
+    t = chain.timestamp()
+    ingestor = Ingestor(store, directory, oracle_world.domain, clock=lambda: t)
+    backdated = make_reading(thief_key, ASSET_A, 1, before - 10, energy_wh=20, length=60)
+    (result,) = ingestor.submit([reading_item(backdated, oracle_world.domain.sign(backdated, thief_key.key))])
+    assert (result.status, result.reason) == (Status.REJECTED, Reason.DEVICE_REVOKED)
+    assert store.counts()["readings_pending"] == 0
+
+
+def test_every_store_outcome_maps_to_a_reason_and_unknown_ones_to_a_generic_refusal(store):
+    """The store is the authority on seq and period order; ingest names what it says."""
+    from enum import Enum
+
+    from rwa_sdk.oracle.ingest import Ingestor
+    from rwa_sdk.oracle.ingest import StaticDirectory as Static
+
+    class Outcome(str, Enum):
+        SEQ_NOT_INCREASING = "seq_not_increasing"
+        PERIOD_OVERLAP = "period_overlap"
+        SOMETHING_NEW = "something_new"
+
+    ingestor = Ingestor(store, Static({}), ReadingDomain(1, "0x" + "11" * 20))
+    r = make_reading(DeviceSigner.from_secret(b"\x01" * 32), ASSET_A, 1, 1_000)
+    got = [ingestor._outcome(o, r) for o in Outcome]
+    assert [(x.status, x.reason) for x in got] == [
+        (Status.REJECTED, Reason.SEQ_NOT_INCREASING), (Status.REJECTED, Reason.PERIOD_OVERLAP),
+        (Status.REJECTED, Reason.REFUSED)]
