@@ -288,9 +288,11 @@ class IngestServer:
             if method == "POST":
                 status, body, extra = await self._post(path, headers, reader)
             elif method == "GET":
+                if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
+                    keep = False  # a body we do not read must not be taken for the next request
                 status, body, extra = await self._get(path)
             else:
-                raise _Response(405, {"error": "method not allowed"}, {"Allow": "GET, POST"})
+                raise _Response(405, {"error": "method not allowed"}, {"Allow": "GET, POST"}, close=True)
         except _Response as r:
             status, body, extra = r.status, r.body, r.headers
             keep = keep and not r.close

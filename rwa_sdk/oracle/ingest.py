@@ -65,6 +65,8 @@ class Result:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        if self.reason is None and not self.detail:
+            return _PLAIN[self.status]  # accepted / duplicate: one shared dict, the common answer
         out: dict[str, Any] = {"status": self.status.value}
         if self.reason is not None:
             out["reason"] = self.reason.value
@@ -77,6 +79,7 @@ class Result:
         return self.status is not Status.REJECTED
 
 
+_PLAIN = {status: {"status": status.value} for status in Status}
 ACCEPTED = Result(Status.ACCEPTED)
 DUPLICATE = Result(Status.DUPLICATE)
 
