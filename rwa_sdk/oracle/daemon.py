@@ -180,7 +180,8 @@ class OracleDaemon:
         s = self.relayer.state
         error = redact(s.last_error, self.config.rpc_url) if s.failures else ""
         return {"relayer": {"lastError": error, "failures": s.failures, "anchoredBatches": s.anchored_batches},
-                "registry": {"devices": len(self.directory), "syncedBlock": self.directory.synced_block}}
+                "registry": {"devices": len(self.directory), "syncedBlock": self.directory.synced_block,
+                             "loadSeconds": round(self.cold_start_s, 3)}}
 
     def _proof(self, device: bytes, seq: int) -> dict[str, Any]:
         """What ``rwa oracle proof DEVICE SEQ --json`` prints, from this daemon's store."""
