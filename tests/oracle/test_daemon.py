@@ -128,6 +128,9 @@ def test_fuzzed_fields_of_a_signed_reading_are_rejected_with_a_reason(world, dae
     else:
         item[field] = value
     status, answer = http_json("POST", daemon.url + "/v1/readings", json.dumps([item]).encode())
+    if status == 400:  # NaN/Infinity: Python writes them, JSON has no such values; the body is refused whole
+        assert "Infinity" in json.dumps(value) or "NaN" in json.dumps(value)
+        return
     assert status == 200
     result = answer["results"][0]
     unchanged = not drop and value == original and type(value) is type(original)
