@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rwa_sdk.chain import connect
 from rwa_sdk.oracle.daemon import DaemonConfig, OracleDaemon, proof
 from rwa_sdk.oracle.ingest import reading_item
+from rwa_sdk.oracle.reading import to_checksum
 from rwa_sdk.oracle.relayer import RelayerConfig
 from rwa_sdk.oracle.simulator import Simulator
 from rwa_sdk.oracle.store import SqliteStore
@@ -253,14 +254,16 @@ def test_simulate_registers_its_devices_and_streams_accepted_readings(world, dae
 def test_proof_endpoint_serves_what_the_cli_prints_and_it_verifies_on_chain(world, daemon):
     devices = world.fresh_devices(2, seed=41)
     sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4)
-    sim.run(threading.Event(), duration_s=1.5)
+    stats = sim.run(threading.Event(), duration_s=1.5)
     assert sim.resend_unacked()
+    assert stats.rejected == 0, stats.reasons
     wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
-    dev = devices[1].signer.checksum
-    status, body = http_json("GET", f"{daemon.url}/v1/proofs/{dev}/1")
-    assert status == 200
-    assert body == json.loads(json.dumps(proof(daemon.config.db_path, dev, 1, world.url).to_json()))
-    p = proof(daemon.config.db_path, dev, 1, world.url)
+    device, seq = min(stats.acked)  # a reading the simulator got acknowledged
+    dev = to_checksum(device)
+    status, body = http_json("GET", f"{daemon.url}/v1/proofs/{dev}/{seq}")
+    assert status == 200, body
+    p = proof(daemon.config.db_path, dev, seq, world.url)
+    assert body == json.loads(json.dumps(p.to_json()))
     assert world.contracts.oracle.functions.verifyReading(p.reading.as_tuple(), p.signature, p.proof, p.batch_index).call()
     assert http_json("GET", f"{daemon.url}/v1/proofs/{dev}/999999")[0] == 404
     assert http_json("GET", f"{daemon.url}/v1/proofs/{dev}/-1")[0] == 400
