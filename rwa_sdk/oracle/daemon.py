@@ -9,17 +9,21 @@ confirmed, and exits. Whatever is not finished stays in the store and is resumed
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..chain import Chain, ChainError, connect
+from ..chain import Chain, ChainError, connect, redact_url
 from .contracts import DEVICE_TYPES
-from .ingest import DirectoryUnavailable, Ingestor, IngestServer, RegistryDirectory
+from .directory import DirectoryUnavailable, EventDirectory
+from .http_server import IngestServer, ServerLimits
+from .ingest import Ingestor
 from .metrics import Metrics
 from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
@@ -40,12 +44,69 @@ class DaemonConfig:
     host: str = "127.0.0.1"
     port: int = 8787
     relayer: RelayerConfig = field(default_factory=RelayerConfig)
-    registry_ttl_s: float = 30.0
+    registry_ttl_s: float = 3_600.0  # how long "this device address has (no) code" is cached (ERC-1271 devices)
     registry_poll_s: float = 2.0  # how often registry events are followed (revocations reach ingest this fast)
     max_clock_skew_s: int | None = None  # default: the oracle contract's maxClockSkew
     shutdown_grace_s: float = 30.0
     sqlite_synchronous: str = "FULL"
     connect_timeout_s: float = 60.0
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    max_unanchored_readings: int = 0  # above this many stored readings not yet anchored, ingest answers 503 (0: off)
+
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+")
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The parts of an RPC URL that may hold a credential, longest first (HTTP errors quote the path alone)."""
+    if "://" not in url:
+        return [url] if url else []
+    parts = urlsplit(url)
+    found = [url, parts.path + ("?" + parts.query if parts.query else ""), parts.path, parts.query,
+             parts.username or "", parts.password or ""]
+    return sorted({p for p in found if len(p.strip("/")) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str, *secrets: str) -> str:
+    """``text`` without credentials: every URL cut to scheme://host:port, and ``secrets`` (RPC URLs: their
+    path, query and user info too) replaced by "…"."""
+    for secret in secrets:
+        for part in _secret_parts(secret):
+            text = text.replace(part, redact_url(part) if "://" in part else "…")
+    return _URL.sub(_redact_match, text)
+
+
+def _redact_match(match: re.Match) -> str:
+    url = match.group(0)
+    tail = len(url) - len(url.rstrip(".,;:!?]}"))
+    url, rest = (url[:-tail], url[-tail:]) if tail else (url, "")
+    try:
+        return redact_url(url) + rest
+    except ValueError:  # not parseable as a URL: keep the scheme only
+        return url.split("://", 1)[0] + "://…" + rest
+
+
+class RedactingFilter(logging.Filter):
+    """Formats each record and strips URLs' paths, queries and user info (provider API keys) from it."""
+
+    def __init__(self, *secrets: str):
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        record.msg, record.args = redact(message, *self.secrets), ()
+        if record.exc_info and record.exc_info[1] is not None:  # tracebacks carry the URL too
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), *self.secrets)
+            record.exc_info = None
+        return True
+
+
+_DAEMON_LOGGERS = tuple("rwa_sdk.oracle." + name for name in (
+    "daemon", "relayer", "ingest", "http", "directory", "store", "pg_store", "proof", "batch_log"))
 
 
 def _connect(config: DaemonConfig, private_key: str | None) -> Chain:
@@ -79,28 +140,52 @@ class OracleDaemon:
 
     def _wire(self, config: DaemonConfig, chain: Chain) -> None:
         """The contracts, ingest rules, relayer and HTTP server around the open store."""
+        self._log_filter = RedactingFilter(config.rpc_url)
+        for name in _DAEMON_LOGGERS:
+            logging.getLogger(name).addFilter(self._log_filter)
         self.oracle = chain.contract("ReadingOracle", config.oracle_address)
         registry = chain.contract("DeviceRegistry", self.oracle.functions.registry().call())
         skew = config.max_clock_skew_s
         if skew is None:
             skew = self.oracle.functions.maxClockSkew().call()
         self.metrics = Metrics()
-        self.directory = RegistryDirectory(registry, config.registry_ttl_s)
-        self.ingestor = Ingestor(
-            self.store, self.directory,
-            ReadingDomain(chain.chain_id, self.oracle.address), max_clock_skew_s=skew, metrics=self.metrics,
-        )
+        self.directory = EventDirectory(registry, code_ttl_s=config.registry_ttl_s)
+        t0 = time.perf_counter()
+        self.directory.sync()  # the whole device set before the first request: no RPC on the request path
+        self.cold_start_s = time.perf_counter() - t0
+        log.info("device registry loaded: %d devices from %d events in %.1fs", len(self.directory),
+                 self.directory.events_applied, self.cold_start_s)
+        self.domain = ReadingDomain.from_contract(self.oracle)
+        if self.domain.chain_id != chain.chain_id:
+            raise ChainError(f"oracle domain is for chain {self.domain.chain_id}, the node is chain {chain.chain_id}")
+        self.ingestor = Ingestor(self.store, self.directory, self.domain, max_clock_skew_s=skew, metrics=self.metrics)
         self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics)
         self.metrics.gauges("queue", self.store.counts, "readings and batches by state")
-        self.server = IngestServer((config.host, config.port), self.ingestor, self._health)
+        self.metrics.gauges("devices", lambda: {"known": len(self.directory),
+                                                "synced_block": self.directory.synced_block},
+                            "devices learnt from the registry's events, and the block they are current to")
+        self.server = IngestServer((config.host, config.port), self.ingestor, self._health, limits=config.limits,
+                                   proofs=self._proof)
+        self._unanchored_over = False
+        if config.max_unanchored_readings > 0:
+            self.server.set_external_backlog(lambda: self._unanchored_over)
         self._stop = threading.Event()
         self._drain = threading.Event()
         self._threads: list[threading.Thread] = []
         self.relayer_error: BaseException | None = None
 
     def _health(self) -> dict[str, Any]:
+        """The relayer's state for the unauthenticated /healthz: its last error only while it is failing
+        (cleared once a step succeeds), with URLs cut to scheme://host:port."""
         s = self.relayer.state
-        return {"relayer": {"lastError": s.last_error, "failures": s.failures, "anchoredBatches": s.anchored_batches}}
+        error = redact(s.last_error, self.config.rpc_url) if s.failures else ""
+        return {"relayer": {"lastError": error, "failures": s.failures, "anchoredBatches": s.anchored_batches},
+                "registry": {"devices": len(self.directory), "syncedBlock": self.directory.synced_block,
+                             "loadSeconds": round(self.cold_start_s, 3)}}
+
+    def _proof(self, device: bytes, seq: int) -> dict[str, Any]:
+        """What ``rwa oracle proof DEVICE SEQ --json`` prints, from this daemon's store."""
+        return reading_proof(self.store, self.oracle, device, seq).to_json()
 
     @property
     def url(self) -> str:
@@ -111,6 +196,8 @@ class OracleDaemon:
         relay = threading.Thread(target=self._relay, name="oracle-relayer", daemon=True)
         follow = threading.Thread(target=self._follow_registry, name="oracle-registry", daemon=True)
         self._threads = [serve, relay, follow]
+        if self.config.max_unanchored_readings > 0:
+            self._threads.append(threading.Thread(target=self._watch_backlog, name="oracle-backlog", daemon=True))
         for t in self._threads:
             t.start()
         log.info("oracle daemon listening on %s, relaying to %s", self.url, self.oracle.address)
@@ -127,9 +214,20 @@ class OracleDaemon:
     def _follow_registry(self) -> None:
         while not self._stop.wait(self.config.registry_poll_s):
             try:
-                self.directory.follow_events()
-            except DirectoryUnavailable as exc:  # the TTL still bounds staleness; the next round covers the gap
+                self.directory.sync()
+            except DirectoryUnavailable as exc:  # the next round resumes from the last block applied
                 log.warning("registry events unavailable: %s", exc)
+
+    def _watch_backlog(self) -> None:
+        """Sample the store's unanchored readings once a second (a count is too slow for every request)."""
+        limit = self.config.max_unanchored_readings
+        while not self._stop.wait(1.0):
+            try:
+                counts = self.store.counts()
+            except Exception as exc:
+                log.warning("store counts unavailable: %s", exc)
+                continue
+            self._unanchored_over = counts.get("readings_pending", 0) + counts.get("readings_batched", 0) > limit
 
     def stop(self, grace_s: float | None = None) -> None:
         """Stop ingest, let the relayer finish the transaction in flight (up to ``grace_s``), close."""
@@ -146,6 +244,8 @@ class OracleDaemon:
         for thread in self._threads[1:]:
             thread.join(5)
         self.store.close()
+        for name in _DAEMON_LOGGERS:
+            logging.getLogger(name).removeFilter(self._log_filter)
 
     @property
     def stopped(self) -> bool:
@@ -236,7 +336,7 @@ def simulate(
         start = max(int(time.time()), chain.timestamp())
         for sim in sims:
             sim.next_start = start
-        domain = ReadingDomain(chain.chain_id, oracle.address)
+        domain = ReadingDomain.from_contract(oracle)
     finally:
         chain.close()
     simulator = Simulator(ingest_url, domain, sims, rate)

@@ -138,7 +138,7 @@ class Reading:
             asset = _hex32(_str(data, "assetId"))
             return cls(
                 device, asset, _int(data, "seq"), _int(data, "periodStart"), _int(data, "periodEnd"),
-                _int(data, "energyWh"), _int(data, "meterWh"), _int(data, "flags", 0),
+                _int(data, "energyWh"), _int(data, "meterWh"), _int(data, "flags", 0, bits=32),
             )
         except KeyError as exc:
             raise ReadingError(f"missing field {exc.args[0]}") from None
@@ -154,11 +154,26 @@ def _str(data: dict, key: str) -> str:
     return value
 
 
-def _int(data: dict, key: str, default: int | None = None) -> int:
+def _int(data: dict, key: str, default: int | None = None, bits: int = 64) -> int:
+    """A uint field as a JSON number, a decimal string ("42") or a 0x-hex string ("0x2a").
+
+    JavaScript clients hold uint64 values as BigInt, which JSON numbers cannot carry exactly; strings
+    can. Only plain digits are accepted (no sign, spaces, underscores or exponent), at most as many as
+    the type's largest value has (docs/reading.schema.json says the same)."""
     value = data.get(key, default) if default is not None else data[key]
-    if type(value) is not int:
-        raise ReadingError(f"{key} must be an integer")
-    return value
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii():
+        if value[:2] in ("0x", "0X"):
+            digits = value[2:]
+            if 0 < len(digits) <= bits // 4 and all(c in _HEX_DIGITS for c in digits):
+                return int(digits, 16)
+        elif 0 < len(value) <= (20 if bits == 64 else 10) and value.isdigit():
+            return int(value)
+    raise ReadingError(f"{key} must be an integer (JSON number, decimal or 0x-hex string)")
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def _hex32(text: str) -> bytes:
@@ -184,23 +199,45 @@ def struct_hash(r: Reading) -> bytes:
     return keccak256(READING_TYPEHASH + struct_encoding(r))
 
 
-def domain_separator(chain_id: int, verifying_contract: str | bytes) -> bytes:
+def domain_separator(chain_id: int, verifying_contract: str | bytes, name: str = DOMAIN_NAME,
+                     version: str = DOMAIN_VERSION) -> bytes:
     """The ReadingOracle's EIP-712 domain separator (name, version, chainId, verifyingContract)."""
     return keccak256(
-        _DOMAIN_TYPEHASH + keccak256(DOMAIN_NAME.encode()) + keccak256(DOMAIN_VERSION.encode())
+        _DOMAIN_TYPEHASH + keccak256(name.encode()) + keccak256(version.encode())
         + _u(chain_id) + _ZERO12 + address_bytes(verifying_contract)
     )
 
 
+_ERC5267_FIELDS = 0x0F  # name, version, chainId, verifyingContract: the fields this domain type has
+
+
 @dataclass(frozen=True)
 class ReadingDomain:
-    """Hashing, signing and recovery for one oracle deployment (chain id + contract address)."""
+    """Hashing, signing and recovery for one oracle deployment (chain id + contract address).
+
+    ``name``/``version`` default to the contract's constants; :meth:`from_contract` reads them from the
+    deployed oracle (ERC-5267 ``eip712Domain()``), so a redeployed oracle with another version verifies."""
 
     chain_id: int
     verifying_contract: str
+    name: str = DOMAIN_NAME
+    version: str = DOMAIN_VERSION
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_prefix", b"\x19\x01" + domain_separator(self.chain_id, self.verifying_contract))
+        object.__setattr__(self, "_prefix", b"\x19\x01" + domain_separator(
+            self.chain_id, self.verifying_contract, self.name, self.version))
+
+    @classmethod
+    def from_contract(cls, oracle: Any) -> ReadingDomain:
+        """The domain the oracle contract itself reports (``eip712Domain()``, ERC-5267)."""
+        fields, name, version, chain_id, verifying, _salt, extensions = oracle.functions.eip712Domain().call()
+        fields = fields[0] if isinstance(fields, (bytes, bytearray)) else int(fields)
+        if fields != _ERC5267_FIELDS or extensions:
+            raise ReadingError(f"oracle EIP-712 domain has fields {fields:#04x}; expected name, version, "
+                               "chainId, verifyingContract")
+        if address_bytes(verifying) != address_bytes(oracle.address):
+            raise ReadingError("oracle EIP-712 domain names another verifying contract")
+        return cls(int(chain_id), to_checksum(address_bytes(verifying)), name, version)
 
     @property
     def separator(self) -> bytes:
@@ -237,8 +274,8 @@ class ReadingDomain:
             },
             "primaryType": "Reading",
             "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
+                "name": self.name,
+                "version": self.version,
                 "chainId": self.chain_id,
                 "verifyingContract": to_checksum(address_bytes(self.verifying_contract)),
             },
@@ -278,18 +315,21 @@ class PubkeyCache:
         return addr
 
 
+def is_canonical(signature: bytes) -> bool:
+    """A 65-byte ECDSA signature in Ethereum's one canonical form: v in {27, 28}, 0 < s <= n/2."""
+    return (len(signature) == 65 and signature[64] in (27, 28)
+            and 0 < int.from_bytes(signature[32:64], "big") <= _SECP256K1_HALF_N)
+
+
 def recover(digest: bytes, signature: bytes, cache: PubkeyCache | None = None) -> bytes | None:
     """The 20-byte signer of ``digest``, or None if the signature is malformed or high-s.
 
-    Follows OpenZeppelin's ECDSA: 65 bytes, v in {27, 28} (0/1 accepted too), s in the lower half.
+    One canonical form, as the chain's ``ecrecover`` and OpenZeppelin's ECDSA: 65 bytes ``r || s || v``
+    with v in {27, 28} and s in the lower half (v = 0/1 would give proofs that ``verifyReading`` refuses).
     """
-    if len(signature) != 65:
+    if len(signature) != 65 or not is_canonical(signature):
         return None
-    v = signature[64]
-    if v >= 27:
-        v -= 27
-    if v > 1 or int.from_bytes(signature[32:64], "big") > _SECP256K1_HALF_N:
-        return None
+    v = signature[64] - 27
     try:
         pub = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes((v,)), digest, hasher=None)
     except Exception:  # coincurve raises a plain Exception for signatures that match no point

@@ -47,6 +47,7 @@ class DaemonWorld:
         start = max(int(time.time()), self.chain.timestamp()) + 1
         for d in devices:
             d.next_start = start
+        time.sleep(0.3)  # a daemon re-reads the registry on an unknown device at most every 0.25 s
         return devices
 
 

@@ -88,10 +88,11 @@ def test_each_bad_reading_is_rejected_with_its_reason(pipeline, oracle_world, ch
     good = make_reading(dev, ASSET_A, 5, t, energy_wh=10)
     sign = lambda r, d=dev: reading_item(r, oracle_world.domain.sign(r, d.key))  # noqa: E731
     stranger = make_reading(oracle_world.devices_b[0], ASSET_A, 1, t)
+    unregistered = DeviceSigner.from_secret(bytes([9] * 32))
     cases = [
         ({"device": "0x12"}, Reason.MALFORMED),
         ({**sign(good), "signature": "0x1234"}, Reason.MALFORMED),
-        ({**sign(good), "seq": "5"}, Reason.MALFORMED),
+        ({**sign(good), "seq": "5 "}, Reason.MALFORMED),  # "5" and "0x5" are accepted; nothing looser
         (sign(good, other), Reason.BAD_SIGNATURE),
         ({**sign(good), "energyWh": 11}, Reason.BAD_SIGNATURE),
         (sign(good.with_(period_start=t)), Reason.INVALID_PERIOD),
@@ -100,7 +101,8 @@ def test_each_bad_reading_is_rejected_with_its_reason(pipeline, oracle_world, ch
         (sign(good.with_(period_start=1, period_end=2, energy_wh=0)), Reason.DEVICE_INACTIVE),
         (sign(good.with_(asset_id=ASSET_B)), Reason.WRONG_ASSET),
         (sign(stranger, oracle_world.devices_b[0]), Reason.WRONG_ASSET),
-        (sign(good.with_(device=bytes(20))), Reason.UNKNOWN_DEVICE),
+        (sign(good.with_(device=bytes(20))), Reason.BAD_SIGNATURE),  # the signature is checked first
+        (sign(good.with_(device=unregistered.address), unregistered), Reason.UNKNOWN_DEVICE),
     ]
     results = ingestor.submit([c[0] for c in cases])
     assert [(r.status, r.reason) for r in results] == [(Status.REJECTED, c[1]) for c in cases]

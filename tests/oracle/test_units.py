@@ -83,7 +83,7 @@ def test_recover_rejects_malformed_signatures():
     sig = DOMAIN.sign(r, signer.key)
     digest = DOMAIN.digest(r)
     assert recover(digest, sig) == signer.address
-    assert recover(digest, sig[:64] + bytes((sig[64] - 27,))) == signer.address  # v as 0/1
+    assert recover(digest, sig[:64] + bytes((sig[64] - 27,))) is None  # v as 0/1: not the canonical form
     assert recover(digest, sig[:64]) is None
     assert recover(digest, sig[:64] + b"\x1d") is None  # v = 29
     assert recover(digest, bytes(65)) is None
@@ -286,3 +286,58 @@ def test_proof_command_explains_a_store_that_anchored_nothing(tmp_path):
     result = CliRunner().invoke(oracle_cli, ["proof", "0x" + "11" * 20, "1", "--db", str(db), "--rpc", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "anchored nothing yet: name the oracle" in result.output
+
+
+def test_uint_fields_parse_from_numbers_decimal_and_hex_strings_exactly():
+    base = {"device": "0x" + "11" * 20, "assetId": "0x" + "22" * 32, "seq": 1, "periodStart": 0, "periodEnd": 1,
+            "energyWh": 0, "meterWh": 0}
+    big = 2**64 - 1
+    for text in (str(big), hex(big), "0X" + "F" * 16):
+        assert Reading.from_json({**base, "meterWh": text}).meter_wh == big
+    assert Reading.from_json({**base, "flags": "0xffffffff"}).flags == 2**32 - 1
+    for bad in (str(big + 1), "0x1" + "0" * 16, "-1", "1e3", "0x", "", " 1", "1 ", "0b1", "١"):
+        with pytest.raises(ReadingError):
+            Reading.from_json({**base, "meterWh": bad})
+    with pytest.raises(ReadingError):
+        Reading.from_json({**base, "flags": "0x100000000"})
+
+
+def test_domain_name_and_version_change_the_digest_and_the_typed_data():
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    signer = DeviceSigner.from_secret(b"\x09" * 32)
+    r = Reading(signer.address, ASSET, 1, 0, 10, 1, 1, 0)
+    v2 = ReadingDomain(31337, DOMAIN.verifying_contract, "RWA ReadingOracle", "2")
+    assert v2.digest(r) != DOMAIN.digest(r)
+    sig = v2.sign(r, signer.key)
+    assert Account.recover_message(encode_typed_data(full_message=v2.typed_data(r)), signature=sig) == signer.checksum
+
+
+def test_metrics_histograms_render_cumulative_buckets():
+    from rwa_sdk.oracle.metrics import Metrics
+
+    m = Metrics()
+    for value in (0.0004, 0.003, 0.003, 7.0, 99.0):
+        m.observe("commit_seconds", value, help_text="verify + store")
+    text = m.render()
+    assert 'rwa_oracle_commit_seconds_bucket{le="0.0005"} 1' in text
+    assert 'rwa_oracle_commit_seconds_bucket{le="0.005"} 3' in text
+    assert 'rwa_oracle_commit_seconds_bucket{le="10"} 4' in text
+    assert 'rwa_oracle_commit_seconds_bucket{le="+Inf"} 5' in text and "rwa_oracle_commit_seconds_count 5" in text
+    assert m.histogram("commit_seconds") == (5, pytest.approx(106.0064))
+
+
+def test_redact_removes_rpc_credentials_in_every_form_they_appear():
+    from rwa_sdk.oracle.daemon import redact
+
+    url = "https://user:pw123456@eth.example.com:8545/v3/0123456789abcdef?apikey=secretvalue"
+    texts = [
+        f"ConnectionError: {url}",
+        "Max retries exceeded with url: /v3/0123456789abcdef?apikey=secretvalue (Caused by ...)",
+        "HTTPError 401 for https://other.example.org/key/zzzzzzzzzzzz, retrying",
+    ]
+    out = [redact(t, url) for t in texts]
+    for secret in ("0123456789abcdef", "secretvalue", "pw123456", "zzzzzzzzzzzz"):
+        assert all(secret not in o for o in out)
+    assert "https://eth.example.com:8545/…" in out[0] and "https://other.example.org/…, retrying" in out[2]
