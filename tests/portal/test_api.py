@@ -252,7 +252,7 @@ def test_chain_info_gives_the_browser_the_rpc_url_and_oracle_error_names(client,
     body = client.get("/api/chain").json()
     assert body["rpc_url"] == world.chain.node.url and body["chain_id"] == 31337
     assert body["oracles"] == {"SUN5": world.asset.addresses.reading_oracle}
-    selector = "0x" + keccak(text="ReadingInvalidSignature()")[:4].hex()
+    selector = "0x" + keccak(text="ReadingInvalidSignature(address)")[:4].hex()
     assert body["oracle_errors"].get(selector, "").startswith("ReadingInvalidSignature")
 
 
