@@ -270,8 +270,9 @@ def test_the_browsers_abi_encoder_matches_web3(world, tmp_path):
     """verify.js encodes verifyReading exactly as web3 does, for a real proof and an odd-length signature."""
     proof = json.loads(CliRunner().invoke(main, ["oracle", "proof", world.devices[2].signer.checksum, "3", "--db",
                                                  str(world.oracle_db), "--rpc", world.chain.node.url]).stdout)
-    script = tmp_path / "encode.js"
-    script.write_text(f"const v = require({json.dumps(str(STATIC / 'verify.js'))});\n"
+    script = tmp_path / "encode.cjs"
+    (tmp_path / "verify.cjs").write_text((STATIC / "verify.js").read_text())  # a classic script, not a module
+    script.write_text("const v = require('./verify.cjs');\n"
                       f"console.log(v.encodeVerifyReading({json.dumps(proof)}));\n")
     encoded = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout.strip()
     r = proof["reading"]
