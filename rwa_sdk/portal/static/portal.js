@@ -32,7 +32,13 @@ const CONFIG = {responsive: true, displaylogo: false, modeBarButtonsToRemove: ["
 
 function plot(id, traces, layout) {
   if (typeof Plotly === "undefined") { $("#" + id).textContent = "chart library not loaded"; return; }
-  Plotly.react(id, traces, Object.assign({}, LAYOUT, layout), CONFIG);
+  const full = Object.assign({}, LAYOUT, layout);
+  if (window.innerWidth < 640) {  // phone: titles on two lines, legend clear of the axis title
+    if (full.title) full.title = {text: full.title.text.replace(": ", ":<br>").replace(" and ", "<br>and "), font: {size: 13}};
+    full.legend = {orientation: "h", y: -0.45};
+    full.margin = Object.assign({}, full.margin, {t: 56, b: 110});
+  }
+  Plotly.react(id, traces, full, CONFIG);
 }
 
 function live(onUpdate) {
@@ -128,7 +134,7 @@ async function renderRevenue() {
       type: "scatter", mode: "lines+markers", hovertemplate: "%{y:.6f} USD per token<extra></extra>"},
   ], {title: {text: "Revenue deposits (USD) and cumulative paid per token (USD)"},
       xaxis: {title: {text: "Period start (UTC)"}, type: "category"}, yaxis: {title: {text: "Deposit (USD)"}},
-      yaxis2: {title: {text: "Paid per token (USD)"}, overlaying: "y", side: "right"}, margin: {l: 64, r: 64, t: 36, b: 56}});
+      yaxis2: {title: {text: "Paid per token (USD)"}, overlaying: "y", side: "right", rangemode: "tozero"}, margin: {l: 64, r: 64, t: 36, b: 56}});
   table($("#deposits"), [
     ["Period", (d) => `${esc(d.day)} (${fmt((d.period_end - d.period_start) / 86400)} d)`],
     ["Energy", (d) => mwh(d.energy_wh)], ["Deposited", (d) => fmt(d.amount_usd, 2) + " USD"],
