@@ -22,8 +22,8 @@ from starlette.routing import Route
 from ..asset import AssetError
 from .data import Portal, AssetView
 
-ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}\Z")
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 MAX_SEQ = 2**64 - 1
 STEPS = ("day", "month")
 
@@ -73,7 +73,7 @@ def parse_wallet(value: str | None, name: str = "wallet") -> str | None:
 
 
 def parse_int(value: str, name: str, low: int, high: int) -> int:
-    if not re.fullmatch(r"\d{1,20}", value or ""):
+    if not re.fullmatch(r"[0-9]{1,20}", value or ""):
         raise bad(f"{name} must be a whole number from {low} to {high}")
     number = int(value)
     if not low <= number <= high:
@@ -115,17 +115,17 @@ async def energy(request: Request) -> JSONResponse:
         points = [{"period": d["day"], "energy_wh": d["energy_wh"], "p50_wh": d["p50_wh"], "p10_wh": d["p10_wh"],
                    "p90_wh": d["p90_wh"]} for d in days]
     else:
-        points = _months(_portal(request), view, days)
+        points = _months(view, days)
     return ok({"symbol": view.symbol, "step": step, "unit": "Wh", "from": start, "to": end,
                "model": view.model["basis"], "points": points})
 
 
-def _months(portal: Portal, view: AssetView, days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _months(view: AssetView, days: list[dict[str, Any]]) -> list[dict[str, Any]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for d in days:
         grouped.setdefault(d["day"][:7], []).append(d)
-    twin = portal._twin_of(view.symbol) if view.state is not None else None
-    bands = twin.monthly_band({m: [d["day"] for d in ds] for m, ds in grouped.items()}, view.state) if twin else []
+    twin = view.twin if view.state is not None else None
+    bands = twin.monthly_band({m: [d["p50_wh"] for d in ds] for m, ds in grouped.items()}, view.state) if twin else []
     return [{"period": m, "days": len(ds), "energy_wh": sum(d["energy_wh"] for d in ds), **band}
             for (m, ds), band in zip(grouped.items(), bands, strict=True)]
 

@@ -62,6 +62,7 @@ class AssetView:
     model: dict[str, Any]
     batches: list[dict[str, Any]] = field(repr=False, default_factory=list)
     state: ModelState | None = field(repr=False, default=None)
+    twin: AssetTwin | None = field(repr=False, default=None)
 
 
 def country_alpha2(numeric: int) -> str:
@@ -196,7 +197,7 @@ class Portal:
                 count = view.anchors["batches"]
                 if done.get(symbol) == count or view.state is None:
                     continue
-                twin = self._twin_of(symbol)
+                twin = view.twin
                 try:
                     forecast = twin.forecast(view.state)
                     forecast["backtest"] = twin.backtest(view.batches)
@@ -208,13 +209,6 @@ class Portal:
                 done[symbol] = count
                 self._bump()
             self._stop.wait(min(self.config.poll_s, 1.0))
-
-    def _twin_of(self, symbol: str) -> AssetTwin:
-        twin = getattr(self, "_twins", {}).get(symbol)
-        if twin is None:
-            self._twins = getattr(self, "_twins", {})
-            twin = self._twins[symbol] = AssetTwin(self.assets[symbol].spec)
-        return twin
 
     # -- request-time reads ---------------------------------------------------------------
     def view(self, symbol: str) -> AssetView:
@@ -301,7 +295,8 @@ def build_view(f: _Follower) -> AssetView:
              "availability": state.availability,
              "basis": "calibrated to the anchored production" if state.calibrated else
                       "spec model (not enough anchored days to calibrate yet)"}
-    return AssetView(spec.symbol, summary, days, devices, anchors, deposits, token, holders, model, batches, state)
+    return AssetView(spec.symbol, summary, days, devices, anchors, deposits, token, holders, model, batches, state,
+                     f.twin)
 
 
 def _country_of_location(spec: Any) -> str:

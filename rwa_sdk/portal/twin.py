@@ -70,14 +70,12 @@ class AssetTwin:
         sd = np.sqrt(cv**2 + state.residual_sd_rel**2)
         return [_band(m, s) for m, s in zip(p50, sd, strict=True)]
 
-    def monthly_band(self, months: Mapping[str, list[str]], state: ModelState) -> list[dict[str, float]]:
-        """The band of each month's total over the days shown of it (``{YYYY-MM: [days]}``)."""
+    def monthly_band(self, months: Mapping[str, list[float]], state: ModelState) -> list[dict[str, float]]:
+        """The band of each month's total from its days' P50s (``{YYYY-MM: [p50_wh of each day shown]}``)."""
         out = []
-        for month, days in months.items():
-            daily = self.daily_band(days, state)
-            p50 = sum(d["p50_wh"] for d in daily)
-            sd = math.sqrt(self.typical.monthly_sd_rel(int(month[5:7]), len(days)) ** 2 + state.residual_sd_rel**2)
-            out.append(_band(p50, sd))
+        for month, p50s in months.items():
+            sd = math.sqrt(self.typical.monthly_sd_rel(int(month[5:7]), len(p50s)) ** 2 + state.residual_sd_rel**2)
+            out.append(_band(sum(p50s), sd))
         return out
 
     def forecast(self, state: ModelState) -> dict[str, Any]:

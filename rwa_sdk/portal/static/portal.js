@@ -30,8 +30,24 @@ const LAYOUT = {margin: {l: 64, r: 16, t: 36, b: 56}, font: {size: 12}, legend: 
   paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", hovermode: "x unified"};
 const CONFIG = {responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"]};
 
+// plotly.js (4.8 MB) loads async: figures and tables are drawn from the API at once, charts when it is ready
+let plotlyLoading = null;
+function plotlyReady() {
+  plotlyLoading = plotlyLoading || new Promise((resolve, reject) => {
+    if (typeof Plotly !== "undefined") return resolve();
+    const tag = document.getElementById("plotly-js");
+    if (!tag) return reject(new Error("no chart library on this page"));
+    tag.addEventListener("load", () => resolve());
+    tag.addEventListener("error", () => reject(new Error("chart library not loaded")));
+  });
+  return plotlyLoading;
+}
+
 function plot(id, traces, layout) {
-  if (typeof Plotly === "undefined") { $("#" + id).textContent = "chart library not loaded"; return; }
+  return plotlyReady().then(() => draw(id, traces, layout), (err) => { $("#" + id).textContent = err.message; });
+}
+
+function draw(id, traces, layout) {
   const full = Object.assign({}, LAYOUT, layout);
   if (window.innerWidth < 640) {  // phone: titles on two lines, legend clear of the axis title
     if (full.title) full.title = {text: full.title.text.replace(": ", ":<br>").replace(" and ", "<br>and "), font: {size: 13}};
