@@ -55,5 +55,8 @@ def serve_cmd(network: str, deployments_dir: Path | None, oracle_db: str | None,
                    "give --browser-rpc a public URL", err=True)
     config = PortalConfig(rpc_url=rpc_url, deployments=deployments_dir, oracle_db=oracle_db, cache_dir=cache_dir,
                           issuer=issuer, browser_rpc=shown, poll_s=poll_s, cors_origins=cors_origins)
+    if issuer and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: the issuer view (cap table, wallets) is served on {host} without authentication; "
+                   "put it behind your own access control", err=True)
     click.echo(f"portal on http://{host}:{port}/ ({'with' if issuer else 'no'} issuer view)", err=True)
     serve(config, host, port)

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,10 +89,17 @@ class _Follower:
         self.timestamps: dict[int, int] = {}
 
     def sync(self) -> bool:
+        """True when any indexer gained events, or lost some to a reorg (then the view is rebuilt too)."""
         changed = False
         for index in (self.oracle, self.registry, self.distributor, self.token):
-            changed |= bool(index.sync())
+            before = self._count(index)
+            added = index.sync()
+            changed |= bool(added) or self._count(index) != before + len(added)
         return changed
+
+    @staticmethod
+    def _count(index: EventIndexer) -> int:
+        return index.db.execute("SELECT COUNT(*) FROM events WHERE contract = ?", (index.key,)).fetchone()[0]
 
     def close(self) -> None:
         for index in (self.oracle, self.registry, self.distributor, self.token):
@@ -377,11 +383,3 @@ def compliance_in_words(spec: Any) -> list[str]:
     rules.append("every holder needs a verified identity (KYC claim) in the token's identity registry")
     return rules
 
-
-def wait_ready(portal: Portal, timeout: float = 120.0) -> bool:
-    """True once the first refresh has run (tests, bench)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if portal.ready.wait(0.1) and portal.views is not None:
-            return True
-    return False

@@ -21,10 +21,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated")
 STATIC = Path(__file__).resolve().parents[2] / "rwa_sdk" / "portal" / "static"
 
 
-def utc_month(day: str) -> str:
-    return day[:7]
-
-
 def test_asset_list_shows_the_recorded_asset_with_figures_from_the_chain(client, world):
     body = client.get("/api/assets").json()
     [sun5] = body["assets"]
