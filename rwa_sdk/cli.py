@@ -36,6 +36,7 @@ class LazyGroup(click.Group):
         "investor": "rwa_sdk.commands.investor:investor_cli",
         "oracle": "rwa_sdk.oracle.cli:oracle_cli",
         "revenue": "rwa_sdk.commands.revenue:revenue_cli",
+        "serve": "rwa_sdk.commands.serve:serve_cmd",
         "settle": "rwa_sdk.commands.settle:settle_cli",
         "token": "rwa_sdk.commands.token:token_cli",
         "twin": "rwa_sdk.twin.report:twin_cli",
