@@ -237,7 +237,8 @@ class Portal:
     def audit(self, symbol: str) -> dict[str, Any]:
         """The last ``rwa asset audit`` result kept in the records folder, if any."""
         folder = self.config.records_dir or self.config.deployments or Path("deployments")
-        for path in (folder / f"{symbol}.audit.json", folder / "audit.json"):
+        chain_file = folder / f"{self.chain.chain_id}.audit.json"  # what `rwa asset audit` writes
+        for path in (chain_file, folder / f"{symbol}.audit.json", folder / "audit.json"):
             if path.is_file():
                 try:
                     data = json.loads(path.read_text())

@@ -188,11 +188,18 @@ def test_issuer_cap_table_and_pending_requests(client, world):
 def test_issuer_audit_reads_the_records_folder(client, world):
     assert client.get("/api/assets/SUN5/issuer/audit").json() == {"symbol": "SUN5", "available": False,
                                                                    "reason": "no audit run yet"}
-    path = world.records / "audit.json"
-    path.write_text(json.dumps({"SUN5": [{"check": "supply", "ok": True}]}))
+    from click.testing import CliRunner
+
+    from rwa_sdk.cli import main
+
+    run = CliRunner().invoke(main, ["asset", "audit", "SUN5", "--json", "--network", world.chain.node.url,
+                                    "--deployments", str(world.records)])
+    path = world.records / f"{world.chain.chain_id}.audit.json"
     try:
+        assert run.exit_code in (0, 2), run.output
         body = client.get("/api/assets/SUN5/issuer/audit").json()
-        assert body["available"] and body["result"] == [{"check": "supply", "ok": True}]
+        assert body["available"] and body["file"] == path.name
+        assert body["result"]["checks"] == json.loads(run.stdout)["checks"]
     finally:
         path.unlink()
 

@@ -259,6 +259,17 @@ function setStep(step) {
 }
 
 // -- issuer view -------------------------------------------------------------------------------
+// `rwa asset audit --json`: a verdict line, then the failures and warnings first, one a line.
+function auditText(result) {
+  if (!result || !Array.isArray(result.checks)) return JSON.stringify(result, null, 2);
+  const when = result.checked_at ? ` (checked ${new Date(result.checked_at * 1000).toISOString().slice(0, 16)} UTC)` : "";
+  const verdict = result.failures ? `${result.failures} failure(s)` : result.warnings ? `${result.warnings} warning(s)` : "every check passed";
+  const order = { fail: 0, warn: 1, ok: 2 };
+  const lines = [...result.checks].sort((a, b) => order[a.status] - order[b.status])
+    .map((c) => `${c.status.toUpperCase().padEnd(4)}  ${c.area.padEnd(10)}  ${c.name}: ${c.detail}`);
+  return [`${verdict}${when}`, ...lines].join("\n");
+}
+
 async function renderIssuer(symbol) {
   state.symbol = symbol;
   const draw = async () => {
@@ -275,7 +286,7 @@ async function renderIssuer(symbol) {
       ["Balance", (i) => fmt(i.balance)],
       ["Eligible", (i) => i.eligible ? '<span class="good">yes</span>' : '<span class="bad">refused</span>'],
       ["Reasons", (i) => i.reasons.map(esc).join("<br>")]], inv.investors);
-    $("#audit").textContent = audit.available ? JSON.stringify(audit.result, null, 2) : audit.reason;
+    $("#audit").textContent = !audit.available ? audit.reason : auditText(audit.result);
   };
   $("#check").onclick = async () => {
     const out = $("#eligibility");
