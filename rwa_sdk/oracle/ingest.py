@@ -60,6 +60,7 @@ class Reason(str, Enum):
     DEVICE_REVOKED = "device_revoked"
     OVER_CAPACITY = "over_capacity"
     SEQ_NOT_INCREASING = "seq_not_increasing"
+    PERIOD_OVERLAP = "period_overlap"
     CONFLICT = "conflict"
     REGISTRY_UNAVAILABLE = "registry_unavailable"
     STORE_UNAVAILABLE = "store_unavailable"
@@ -92,6 +93,12 @@ class Result:
 
 ACCEPTED = Result(Status.ACCEPTED)
 DUPLICATE = Result(Status.DUPLICATE)
+_STORE_REFUSALS = {
+    InsertOutcome.SEQ_NOT_INCREASING: Result(Status.REJECTED, Reason.SEQ_NOT_INCREASING, "seq not above the device's last"),
+    InsertOutcome.PERIOD_OVERLAP: Result(Status.REJECTED, Reason.PERIOD_OVERLAP,
+                                         "periodStart before the end of the device's previous period"),
+    InsertOutcome.DEVICE_REVOKED: Result(Status.REJECTED, Reason.DEVICE_REVOKED, "device revoked"),
+}
 
 
 @dataclass(frozen=True)
@@ -333,15 +340,15 @@ class Ingestor:
                         results[i] = Result(Status.REJECTED, Reason.STORE_UNAVAILABLE, "store failed, retry")
                 else:
                     for i, outcome in zip(fresh, outcomes):
-                        if outcome is InsertOutcome.INSERTED:
-                            results[i] = ACCEPTED
-                        elif outcome is InsertOutcome.DUPLICATE:
-                            results[i] = DUPLICATE
-                        else:
-                            results[i] = self._conflict(checked[i][0])  # type: ignore[index]
-                    for dev, seq in pending_last.items():
-                        if seq > self._last_seq.get(dev, -1):
-                            self._last_seq[dev] = seq
+                        reading = checked[i][0]  # type: ignore[index]
+                        if outcome is InsertOutcome.INSERTED or outcome is InsertOutcome.DUPLICATE:
+                            results[i] = ACCEPTED if outcome is InsertOutcome.INSERTED else DUPLICATE
+                            if reading.seq > self._last_seq.get(reading.device, -1):
+                                self._last_seq[reading.device] = reading.seq
+                        elif outcome is InsertOutcome.CONFLICT:
+                            results[i] = self._conflict(reading)
+                        else:  # the store's per-device rules refused it
+                            results[i] = _STORE_REFUSALS.get(outcome, Result(Status.REJECTED, Reason.MALFORMED, outcome.value))
         final = [r if r is not None else Result(Status.REJECTED, Reason.STORE_UNAVAILABLE) for r in results]
         self._count(final)
         return final
