@@ -23,7 +23,8 @@ from .ingest import DirectoryUnavailable, Ingestor, IngestServer, RegistryDirect
 from .metrics import Metrics
 from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
-from .relayer import Relayer, RelayerConfig
+from .leader import leadership_for
+from .relayer import Relayer, RelayerConfig, asset_label, check_relayer_role
 from .simulator import SimDevice, SimStats, Simulator, make_devices
 from .store import open_store
 
@@ -90,7 +91,9 @@ class OracleDaemon:
             self.store, self.directory,
             ReadingDomain(chain.chain_id, self.oracle.address), max_clock_skew_s=skew, metrics=self.metrics,
         )
-        self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics)
+        check_relayer_role(chain, self.oracle, chain.accounts[0].address)
+        self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics,
+                               leadership=leadership_for(config.db_path), registry=registry)
         self.metrics.gauges("queue", self.store.counts, "readings and batches by state")
         self.server = IngestServer((config.host, config.port), self.ingestor, self._health)
         self._stop = threading.Event()
@@ -100,7 +103,8 @@ class OracleDaemon:
 
     def _health(self) -> dict[str, Any]:
         s = self.relayer.state
-        return {"relayer": {"lastError": s.last_error, "failures": s.failures, "anchoredBatches": s.anchored_batches}}
+        return {"relayer": {"lastError": s.last_error, "failures": s.failures, "anchoredBatches": s.anchored_batches,
+                            "leading": s.leading, "droppedReadings": s.dropped_readings}}
 
     @property
     def url(self) -> str:

@@ -54,6 +54,7 @@ class StoredReading:
     signature: bytes
     digest: bytes
     batch: int | None
+    received_at: float = 0.0  # when the store took it (the store's clock): the revocation cut-off compares it
 
 
 @dataclass(frozen=True)
@@ -333,9 +334,9 @@ class SqlStore:
         return asset
 
     def _stored(self, row: tuple) -> StoredReading:
-        rid, device, seq, ref, start, end, energy, meter, flags, sig, digest, batch = row
+        rid, device, seq, ref, start, end, energy, meter, flags, sig, digest, batch, received = row
         reading = Reading(bytes(device), self._asset_of(ref), _u(seq), _u(start), _u(end), _u(energy), _u(meter), flags)
-        return StoredReading(rid, reading, bytes(sig), bytes(digest), batch)
+        return StoredReading(rid, reading, bytes(sig), bytes(digest), batch, received)
 
     # -- ingest side --------------------------------------------------------------------------
     def _lock_devices(self, cur: _Cursor, devices: Sequence[bytes]) -> dict[bytes, list]:
@@ -633,6 +634,16 @@ class SqlStore:
                 raise StoreError(f"{self.path} holds the readings and batches of {existing.describe()}, not of "
                                  f"{binding.describe()}: use another store for it")
 
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as cur:
+            cur.execute("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                        (key, value))
+
     def binding(self) -> OracleBinding | None:
         """The oracle this store's batches go to, once a relayer has used it."""
         with self._lock:
@@ -740,7 +751,8 @@ def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(("postgresql://", "postgres://"))
 
 
-_COLUMNS = "id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"
+_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch,"
+            " received_at")
 _BATCH_COLUMNS = ("id, asset, root, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
                   " block_number, batch_index, built_block")
 
