@@ -10,7 +10,8 @@ import click
 
 from .daemon import DaemonConfig, proof, run, simulate
 from .proof import ProofNotFound
-from .relayer import RelayerConfig
+from ..chain import ChainError
+from .relayer import RelayerConfig, RelayerError
 from .store import StoreError
 
 
@@ -50,6 +51,34 @@ def run_cmd(rpc: str, oracle_address: str, db: str, host: str, port: int, batch_
     try:
         run(DaemonConfig(rpc, oracle_address, db, host, port, relayer, registry_ttl, shutdown_grace_s=grace))
     except StoreError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+@oracle_cli.command("relay")
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="RPC URL of the ReadingOracle's chain [env RWA_RPC_URL].")
+@click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="ReadingOracle address [env RWA_ORACLE].")
+@click.option("--db", default=".rwa/oracle.db", show_default=True, envvar="RWA_ORACLE_DB",
+              help="The store ingest workers write to: an SQLite file or a postgresql:// URL [env RWA_ORACLE_DB].")
+@click.option("--batch-size", default=1_000, show_default=True, type=int)
+@click.option("--batch-age", default=30.0, show_default=True, type=float, help="Seconds before a partial batch is cut.")
+@click.option("--batches-per-tx", default=8, show_default=True, type=int)
+@click.option("--confirmations", default=1, show_default=True, type=int)
+@click.option("--stuck-after", default=60.0, show_default=True, type=float, help="Seconds before a pending tx is replaced.")
+@click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between relayer steps.")
+@click.option("--log-level", default="INFO", show_default=True)
+def relay_cmd(rpc: str, oracle_address: str, db: str, batch_size: int, batch_age: float, batches_per_tx: int,
+              confirmations: int, stuck_after: float, poll: float, log_level: str) -> None:
+    """Only the relayer (no ingest): leads if no other relayer of the store does, else stands by and takes
+    over when the leader dies (key from RWA_PRIVATE_KEY)."""
+    from .relay import relay
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = RelayerConfig(max_batch_size=batch_size, max_batch_age_s=batch_age, max_batches_per_tx=batches_per_tx,
+                           confirmations=confirmations, stuck_after_s=stuck_after, poll_interval_s=poll)
+    try:
+        relay(rpc, oracle_address, db, config)
+    except (StoreError, RelayerError, ChainError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
 

@@ -138,13 +138,13 @@ class Relayer:
         self.registry = registry
 
     # -- leadership ---------------------------------------------------------------------------
-    def _lead(self, stop: threading.Event) -> bool:
-        """Block until this relayer leads (True) or ``stop`` is set (False)."""
+    def _lead(self, stop: threading.Event, drain: threading.Event | None = None) -> bool:
+        """Block until this relayer leads (True) or ``stop`` (or ``drain``) is set (False)."""
         if self.leadership is None:
             self.state.leading = True
             return True
         announced = False
-        while not stop.is_set():
+        while not stop.is_set() and not (drain is not None and drain.is_set()):
             if self.leadership.try_acquire():
                 self.state.leading = True
                 self._inflight, self._nonce = None, None  # whatever the previous leader did is in the store
@@ -174,7 +174,7 @@ class Relayer:
 
     def _run(self, stop: threading.Event, drain: threading.Event | None) -> None:
         delay = self.config.backoff_initial_s
-        if not self._lead(stop):
+        if not self._lead(stop, drain):
             return
         while not stop.is_set():
             try:
@@ -186,7 +186,7 @@ class Relayer:
                 log.warning("relayer %s lost the lead: standing by", self.account.address)
                 if drain is not None and drain.is_set():
                     return
-                if not self._lead(stop):
+                if not self._lead(stop, drain):
                     return
                 continue
             except Exception as exc:  # RPC down, node errors, timeouts: retry with backoff
