@@ -116,6 +116,12 @@ class ReadingStore(Protocol):
     def reopen(self, batch_ids: Sequence[int]) -> None: ...
     def release_batch(self, batch_id: int) -> None: ...
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
+        with self._lock:
+            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+        return [bytes(d) for (d,) in rows]
+
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
     def counts(self) -> dict[str, int]: ...
     def bind(self, binding: OracleBinding) -> None: ...
@@ -573,6 +579,12 @@ class SqlStore:
         with self._lock:
             rows = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
         return [self._stored(row) for row in rows]
+
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
+        with self._lock:
+            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+        return [bytes(d) for (d,) in rows]
 
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None:
         with self._lock:
