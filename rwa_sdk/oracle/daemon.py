@@ -223,6 +223,7 @@ def simulate(
     register: bool = True,
     private_key: str | None = None,
     stop: threading.Event | None = None,
+    give_up_after_s: float | None = 120.0,
 ) -> SimStats:
     """Simulate ``devices`` devices posting about ``rate`` readings/s to ``ingest_url`` (``rwa oracle simulate``).
 
@@ -243,7 +244,7 @@ def simulate(
         domain = ReadingDomain(chain.chain_id, oracle.address)
     finally:
         chain.close()
-    simulator = Simulator(ingest_url, domain, sims, rate)
+    simulator = Simulator(ingest_url, domain, sims, rate, give_up_after_s=give_up_after_s)
     stop = stop or threading.Event()
     stats = simulator.run(stop, duration_s)
     simulator.resend_unacked(stop.is_set)  # deliver what was measured before the end

@@ -432,6 +432,24 @@ class SqlStore:
                                  (limit,)).fetchall()
         return [(bytes(d), *(None if v is None else _u(v) for v in (s, e, r))) for d, s, e, r in rows]
 
+    def device_summary(self, limit: int = 100, device: bytes | None = None) -> list[dict[str, Any]]:
+        """Per device (up to ``limit``, or just ``device``): last seq, revocation, readings pending / batched /
+        anchored / dropped (what ``rwa oracle status`` prints)."""
+        where, args = ("WHERE device=?", [device]) if device is not None else ("", [])
+        with self._lock:
+            rows = self._execute(
+                "SELECT d.device, d.last_seq, d.revoked_at,"
+                f" SUM(CASE WHEN r.id IS NOT NULL AND r.{_PENDING} THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN b.status IN ('built', 'sent') THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN b.status = 'anchored' THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN r.dropped = 1 THEN 1 ELSE 0 END)"
+                f" FROM (SELECT * FROM devices {where} ORDER BY device LIMIT ?) d"
+                " LEFT JOIN readings r ON r.device = d.device LEFT JOIN batches b ON r.batch = b.id"
+                " GROUP BY d.device, d.last_seq, d.revoked_at ORDER BY d.device", [*args, limit]).fetchall()
+        return [{"device": bytes(d), "last_seq": None if s is None else _u(s), "revoked_at": None if rv is None else _u(rv),
+                 "pending": int(p or 0), "batched": int(bt or 0), "anchored": int(a or 0), "dropped": int(dr or 0)}
+                for d, s, rv, p, bt, a, dr in rows]
+
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None:
         with self._write() as cur:
             cur.execute("INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)",
