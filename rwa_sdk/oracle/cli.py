@@ -140,6 +140,69 @@ def simulate_cmd(url: str, rpc: str, oracle_address: str, devices: int, rate: fl
                            "rejected": stats.rejected, "reasons": stats.reasons}))
 
 
+@oracle_cli.command("load")
+@click.option("--url", "urls", multiple=True, default=["http://127.0.0.1:8787"], show_default=True,
+              help="Ingest API of `rwa oracle run` (repeat for several workers).")
+@click.option("--rpc", required=True, envvar="RWA_RPC_URL", help="[env RWA_RPC_URL]")
+@click.option("--oracle", "oracle_address", required=True, envvar="RWA_ORACLE", help="[env RWA_ORACLE]")
+@click.option("--asset", default="0x" + "5e" * 32, show_default=True, help="Asset symbol or id (bytes32 hex).")
+@click.option("--devices", default=200, show_default=True, type=int)
+@click.option("--readings", default=20_000, show_default=True, type=int, help="Readings to post at most.")
+@click.option("--per-request", default=1_000, show_default=True, type=int)
+@click.option("--clients", default=4, show_default=True, type=int)
+@click.option("--max-seconds", default=60.0, show_default=True, type=float, help="Stop posting after this long.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Device keys derive from it.")
+@click.option("--register", is_flag=True, help="Register and activate the devices first (operator key).")
+@click.option("--allow-remote", is_flag=True, help="Allow a target that is not this machine.")
+def load_cmd(urls: tuple[str, ...], rpc: str, oracle_address: str, asset: str, devices: int, readings: int,
+             per_request: int, clients: int, max_seconds: float, seed: int, register: bool, allow_remote: bool) -> None:
+    """Pre-signed readings from N devices over real HTTP to a running daemon (bounded in count and time);
+    prints readings/s, p50/p99 latency, errors, and the in-process reference rate of the same readings.
+
+    Periods start now, one second each: runs on the same devices must be readings/devices seconds apart."""
+    import time as _time
+
+    from ..chain import connect
+    from .load import LoadError, check_loopback, load_devices, post_load, reference_rate, sign_readings
+    from .reading import ReadingDomain
+
+    try:
+        if not allow_remote:
+            for url in urls:
+                check_loopback(url)
+        asset_id = resolve_asset(asset, rpc)
+        chain = connect(rpc)
+        try:
+            oracle = chain.contract("ReadingOracle", oracle_address)
+            domain = ReadingDomain(chain.chain_id, oracle.address)
+            devs = load_devices(devices, seed=seed, start=max(int(_time.time()), chain.timestamp()))
+            if register:
+                from .simulator import SimDevice
+                from .daemon import _register_simulated
+
+                registry = chain.contract("DeviceRegistry", oracle.functions.registry().call())
+                _register_simulated(chain, registry, [SimDevice(d.signer, "pv-inverter", asset_id, 10**9) for d in devs])
+                start = max(int(_time.time()), chain.timestamp()) + 1
+                for d in devs:
+                    d.next_start = start
+        finally:
+            chain.close()
+        seq0 = int(_time.time())  # seqs above any earlier run's
+        for d in devs:
+            d.seq = seq0
+        items = sign_readings(devs, readings, domain, asset_id)
+        reference = reference_rate(items, domain, asset_id, per_request=per_request)
+        result = post_load(list(urls), items, per_request=per_request, clients=clients, max_s=max_seconds,
+                           allow_remote=allow_remote)
+    except (LoadError, ChainError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    summary = result.summary()
+    summary["reference_readings_per_s"] = round(reference, 1)
+    summary["ratio"] = round(result.rate / reference, 3) if reference else None
+    click.echo(json.dumps(summary))
+
+
 @oracle_cli.command("status")
 @click.option("--db", default=".rwa/oracle.db", show_default=True, envvar="RWA_ORACLE_DB",
               help="The daemon's store: an SQLite file or a postgresql:// URL [env RWA_ORACLE_DB].")
