@@ -491,3 +491,23 @@ def test_a_revocation_after_a_batch_was_cut_sends_the_batch_back_to_be_rebuilt_w
         assert store.counts()["readings_dropped"] == 1
     finally:
         store.close()
+
+
+def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(oracle_world, chain, store_location):
+    store = open_store(store_location)
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=60), oracle_world.domain,
+                        clock=lambda: chain.timestamp())
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_size=4, max_batch_age_s=3_600, max_batches_per_tx=3, poll_interval_s=0.01))
+    try:
+        items = _items(oracle_world, chain, 5)  # 15 readings of one asset: three full batches of 4, 3 left
+        assert all(r.acknowledged for r in ingestor.submit(items))
+        assert [s[1] for s in store.pending_summary(cap=4)] == [4] and store.pending_summary()[0][1] == 15
+        before = chain.w3.eth.block_number
+        assert relayer.step() and relayer.step()  # cut three batches and send them; then the receipt
+        anchored = store.batches(BatchStatus.ANCHORED)
+        assert [b.count for b in anchored] == [4, 4, 4] and len({b.block_number for b in anchored}) == 1
+        assert len(anchored_batches(oracle_world.oracle, ASSET_A, from_block=before + 1)) == 3
+        assert store.counts()["readings_pending"] == 3  # a partial batch waits for its age
+    finally:
+        store.close()
