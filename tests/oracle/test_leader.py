@@ -101,3 +101,38 @@ def test_kill_the_leading_relayer_mid_batch_and_the_standby_finishes_each_batch_
     assert sum(e["args"]["count"] for e in events) == len(devices) * 7 == store.counts()["readings_anchored"]
     assert sum(e["args"]["totalEnergyWh"] for e in events) == energy  # counted once
     store.close()
+
+
+class _Lost:
+    """A leadership that was taken over (e.g. the lock's session ended while the process lived on)."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def held(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "test lock"
+
+
+def test_a_relayer_that_lost_the_lead_signs_nothing(chain, oracle_world, tmp_path):
+    from rwa_sdk.oracle.relayer import LostLeadership, Relayer, RelayerConfig
+
+    from .conftest import ASSET_A, make_reading
+
+    store = open_store(str(tmp_path / "oracle.db"))
+    dev = oracle_world.devices_a[0]
+    r = make_reading(dev, ASSET_A, 1, chain.timestamp() - 10, energy_wh=3, length=30)
+    store.insert_readings([(r, oracle_world.domain.sign(r, dev.key), oracle_world.domain.digest(r))])
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, RelayerConfig(max_batch_age_s=0),
+                      leadership=_Lost())
+    nonce = chain.w3.eth.get_transaction_count(oracle_world.relayer.address)
+    with pytest.raises(LostLeadership):
+        relayer.step()
+    assert [b.status for b in store.batches()] == [BatchStatus.BUILT]  # cut, never marked sent nor broadcast
+    assert chain.w3.eth.get_transaction_count(oracle_world.relayer.address, "pending") == nonce
+    store.close()

@@ -207,3 +207,21 @@ def test_property_energy_counted_once_whatever_the_interleaving(fresh_location, 
     answers = run_workers(location, [p for p in plans if p] or [[]])["answers"]
     assert len(answers) == len(plan)
     check_invariants(location, answers, digests)
+
+
+def test_retention_prunes_anchored_readings_and_the_device_rules_still_hold(store_location):
+    store = open_store(store_location)
+    dev = SIGNERS[1].address
+    rs = [Reading(dev, ASSET, s, 100 * s, 100 * s + 100, 1, s, 0) for s in (1, 2, 3)]
+    store.insert_readings([(r, b"s" * 65, bytes([r.seq]) * 32) for r in rs])
+    old = store.pending_readings(ASSET, 0, 2**40, 2)
+    batch = store.create_batch(ASSET, b"r" * 32, [r.id for r in old], 2, 100, 300, 1)
+    store.mark_anchored({batch: 0}, 2)
+    assert store.prune_anchored(before_time=1_000) == 2
+    assert store.find_reading(dev, 1) is None and store.find_reading(dev, 3) is not None  # pending one kept
+    replay = Reading(dev, ASSET, 2, 200, 300, 1, 2, 0)
+    assert store.insert_readings([(replay, b"s" * 65, bytes([2]) * 32)]) == [InsertOutcome.SEQ_NOT_INCREASING]
+    backdated = Reading(dev, ASSET, 4, 150, 250, 1, 4, 0)
+    assert store.insert_readings([(backdated, b"s" * 65, b"b" * 32)]) == [InsertOutcome.PERIOD_OVERLAP]
+    assert store.batch(batch).status.value == "anchored" and store.last_seqs() == {dev: 3}
+    store.close()
