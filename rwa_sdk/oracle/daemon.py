@@ -76,6 +76,8 @@ class OracleDaemon:
             self._wire(config, chain)
         except BaseException:
             self.store.close()
+            if getattr(self, "relayer_store", None) is not None:
+                self.relayer_store.close()
             raise
 
     def _wire(self, config: DaemonConfig, chain: Chain) -> None:
@@ -92,7 +94,9 @@ class OracleDaemon:
             ReadingDomain(chain.chain_id, self.oracle.address), max_clock_skew_s=skew, metrics=self.metrics,
         )
         check_relayer_role(chain, self.oracle, chain.accounts[0].address)
-        self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics,
+        # the relayer's own connection: cutting a batch never holds up an ingest commit behind the same lock
+        self.relayer_store = open_store(config.db_path, synchronous=config.sqlite_synchronous)
+        self.relayer = Relayer(chain, self.oracle, self.relayer_store, chain.accounts[0], config.relayer, metrics=self.metrics,
                                leadership=leadership_for(config.db_path), registry=registry)
         self.metrics.gauges("queue", self.store.counts, "readings and batches by state")
         self.server = IngestServer((config.host, config.port), self.ingestor, self._health)
@@ -150,6 +154,7 @@ class OracleDaemon:
         for thread in self._threads[1:]:
             thread.join(5)
         self.store.close()
+        self.relayer_store.close()
 
     @property
     def stopped(self) -> bool:
