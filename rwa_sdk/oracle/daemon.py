@@ -24,7 +24,7 @@ from .metrics import Metrics
 from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
 from .leader import leadership_for
-from .relayer import Relayer, RelayerConfig, asset_label, check_relayer_role
+from .relayer import Relayer, RelayerConfig, check_relayer_role
 from .simulator import SimDevice, SimStats, Simulator, make_devices
 from .store import open_store
 
