@@ -27,7 +27,8 @@ from .ingest import Ingestor
 from .metrics import Metrics
 from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
-from .relayer import Relayer, RelayerConfig
+from .leader import leadership_for
+from .relayer import Relayer, RelayerConfig, check_relayer_role
 from .simulator import SimDevice, SimStats, Simulator, make_devices
 from .store import open_store
 
@@ -136,6 +137,8 @@ class OracleDaemon:
             self._wire(config, chain)
         except BaseException:
             self.store.close()
+            if getattr(self, "relayer_store", None) is not None:
+                self.relayer_store.close()
             raise
 
     def _wire(self, config: DaemonConfig, chain: Chain) -> None:
@@ -159,7 +162,11 @@ class OracleDaemon:
         if self.domain.chain_id != chain.chain_id:
             raise ChainError(f"oracle domain is for chain {self.domain.chain_id}, the node is chain {chain.chain_id}")
         self.ingestor = Ingestor(self.store, self.directory, self.domain, max_clock_skew_s=skew, metrics=self.metrics)
-        self.relayer = Relayer(chain, self.oracle, self.store, chain.accounts[0], config.relayer, metrics=self.metrics)
+        check_relayer_role(chain, self.oracle, chain.accounts[0].address)
+        # the relayer's own connection: cutting a batch never holds up an ingest commit behind the same lock
+        self.relayer_store = open_store(config.db_path, synchronous=config.sqlite_synchronous)
+        self.relayer = Relayer(chain, self.oracle, self.relayer_store, chain.accounts[0], config.relayer, metrics=self.metrics,
+                               leadership=leadership_for(config.db_path), registry=registry)
         self.metrics.gauges("queue", self.store.counts, "readings and batches by state")
         self.metrics.gauges("devices", lambda: {"known": len(self.directory),
                                                 "synced_block": self.directory.synced_block},
@@ -179,7 +186,8 @@ class OracleDaemon:
         (cleared once a step succeeds), with URLs cut to scheme://host:port."""
         s = self.relayer.state
         error = redact(s.last_error, self.config.rpc_url) if s.failures else ""
-        return {"relayer": {"lastError": error, "failures": s.failures, "anchoredBatches": s.anchored_batches},
+        return {"relayer": {"lastError": error, "failures": s.failures, "anchoredBatches": s.anchored_batches,
+                            "leading": s.leading, "droppedReadings": s.dropped_readings},
                 "registry": {"devices": len(self.directory), "syncedBlock": self.directory.synced_block,
                              "loadSeconds": round(self.cold_start_s, 3)}}
 
@@ -244,6 +252,7 @@ class OracleDaemon:
         for thread in self._threads[1:]:
             thread.join(5)
         self.store.close()
+        self.relayer_store.close()
         for name in _DAEMON_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
 
@@ -319,6 +328,7 @@ def simulate(
     register: bool = True,
     private_key: str | None = None,
     stop: threading.Event | None = None,
+    give_up_after_s: float | None = 120.0,
 ) -> SimStats:
     """Simulate ``devices`` devices posting about ``rate`` readings/s to ``ingest_url`` (``rwa oracle simulate``).
 
@@ -339,7 +349,7 @@ def simulate(
         domain = ReadingDomain.from_contract(oracle)
     finally:
         chain.close()
-    simulator = Simulator(ingest_url, domain, sims, rate)
+    simulator = Simulator(ingest_url, domain, sims, rate, give_up_after_s=give_up_after_s)
     stop = stop or threading.Event()
     stats = simulator.run(stop, duration_s)
     simulator.resend_unacked(stop.is_set)  # deliver what was measured before the end

@@ -217,6 +217,8 @@ class Ingestor:
         if name == "PERIOD_OVERLAP":
             return Result(Status.REJECTED, Reason.PERIOD_OVERLAP,
                           "period starts before the end of the device's previous counted period")
+        if name == "DEVICE_REVOKED":
+            return Result(Status.REJECTED, Reason.DEVICE_REVOKED, "the store knows the device is revoked")
         return Result(Status.REJECTED, Reason.REFUSED, f"refused by the store ({getattr(outcome, 'value', outcome)})")
 
     def _conflict(self, reading: Reading) -> Result:

@@ -35,6 +35,11 @@ def mountains(size: int) -> list[tuple[int, int]]:
     return out
 
 
+def parent(left: bytes, right: bytes) -> bytes:
+    """An inner node: its children hashed in order."""
+    return keccak256(left + right)
+
+
 def _tree_root(leaves: Sequence[bytes]) -> bytes:
     level = list(leaves)
     while len(level) > 1:

@@ -1,10 +1,11 @@
 """Proofs that ``ReadingOracle.verifyReading`` accepts, built from the store and the chain's logs.
 
 A proof is the reading's path to its batch root (rebuilt from the batch's readings in the store)
-followed by the batch root's path to the peak of its mountain in the asset's mountain range (rebuilt
-from the asset's batch roots: the store keeps a copy of them, read from the ``BatchAnchored`` logs and
-checked against the chain's ``batchPeaks``). It is valid for the batch count it was built at, and
-stays valid until the batch's mountain merges into a higher one; then build it again.
+followed by the batch root's path to the peak of its mountain in the asset's mountain range. The store
+keeps the range's nodes, appended from the ``BatchAnchored`` logs as they come (O(1) amortised per
+batch); a proof reads only its mountain's O(log n) nodes and checks the peaks against the chain's
+``batchPeaks``, so it costs the same after a day or a year. It is valid for the batch count it was built
+at, and stays valid until the batch's mountain merges into a higher one; then build it again.
 """
 
 from __future__ import annotations
@@ -55,34 +56,52 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     batch = store.batch(stored.batch) if stored.batch is not None else None
     if batch is None or batch.status is not BatchStatus.ANCHORED:
         raise ProofNotFound("the reading's batch is not anchored yet")
-    tree = MerkleTree.from_digests([r.digest for r in store.batch_readings(batch.id)])
+    digests = store.batch_digests(batch.id) if hasattr(store, "batch_digests") else [
+        r.digest for r in store.batch_readings(batch.id)]
+    tree = MerkleTree.from_digests(digests)
     if tree.root != batch.root:
         raise ProofNotFound("stored batch does not rebuild to its root (store corrupted)")
-    roots, count = asset_roots(store, oracle, batch.asset_id, from_block=from_block)
-    if batch.batch_index >= count or roots[batch.batch_index] != batch.root:
+    count = sync_roots(store, oracle, batch.asset_id, from_block=from_block)
+    if batch.batch_index >= count:
+        raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
+    height, offset = mmr.position(count, batch.batch_index)
+    wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
+    nodes = store.mmr_nodes(batch.asset_id, wanted)
+    if nodes.get((0, batch.batch_index)) != batch.root:
         raise ProofNotFound(f"batch {batch.batch_index} on chain has another root (reorg since it was anchored?)")
-    path = tree.proof(stored.digest) + mmr.proof(roots, batch.batch_index)
+    path = tree.proof(stored.digest) + [nodes[p] for p in wanted[1:]]
     return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
 
 
-def asset_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> tuple[list[bytes], int]:
-    """All batch roots of ``asset_id`` at the latest block, and their count.
+def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> int:
+    """Bring the store's copy of the asset's mountain range up to the latest block; returns the batch count.
 
-    The store keeps a copy, topped up from the logs of the blocks it has not read yet, and checked
-    against the chain's peaks; a copy that does not match (a reorg) is dropped and read again."""
+    Only the logs of blocks not read yet are fetched; the copy's peaks (O(log n) nodes) are checked
+    against the chain's ``batchPeaks``, and a copy that does not match (a reorg) is dropped and read again."""
     for _ in range(2):
         block = oracle.w3.eth.block_number
-        roots, synced = store.chain_roots(asset_id)
+        size, synced = store.chain_size(asset_id)
         start = max(from_block, synced + 1)
         if start <= block:
             new = anchored_batches(oracle, asset_id, from_block=start, to_block=block)
-            if [b.batch_index for b in new] == list(range(len(roots), len(roots) + len(new))):
-                store.add_chain_roots(asset_id, len(roots), [b.merkle_root for b in new], block)
-                roots += [b.merkle_root for b in new]
+            if [b.batch_index for b in new] == list(range(size, size + len(new))):
+                store.add_chain_roots(asset_id, size, [b.merkle_root for b in new], block)
+                size += len(new)
         count = oracle.functions.batchCount(asset_id).call(block_identifier=block)
-        if len(roots) == count and (not count or mmr.peaks(roots) == oracle.functions.batchPeaks(asset_id).call(
-                block_identifier=block)):
-            return roots, count
+        if size == count:
+            if not count:
+                return 0
+            tops = [(h, first >> h) for first, h in mmr.mountains(count)]
+            mine = store.mmr_nodes(asset_id, tops)
+            if [mine.get(t) for t in tops] == list(oracle.functions.batchPeaks(asset_id).call(block_identifier=block)):
+                return count
         store.forget_chain_roots(asset_id)
     raise ProofNotFound(f"the BatchAnchored logs from block {from_block} do not rebuild the asset's {count} "
                         "batches (start earlier, or the node serves incomplete logs)")
+
+
+def asset_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> tuple[list[bytes], int]:
+    """All batch roots of ``asset_id`` at the latest block, and their count (O(n): for tools and tests;
+    proofs read only their mountain)."""
+    count = sync_roots(store, oracle, asset_id, from_block=from_block)
+    return store.chain_roots(asset_id)[0], count

@@ -9,7 +9,13 @@ batch already on chain is recognised by its asset and root (both indexed in the 
 sent twice: the contract keeps no per-root record and would count it again.
 
 The relayer signs its own transactions (eth-account), tracks its nonce, bumps fees to replace a
-transaction that is stuck, and backs off on RPC errors.
+transaction that is stuck, and backs off on RPC errors. Given a :mod:`leadership <.leader>`, it works only
+while it leads (other relayers on the same store stand by) and checks it still leads before each broadcast.
+
+Revocation cut-off: before cutting a batch and again before sending it, the relayer reads the registry's
+``DeviceRevoked`` / ``DeviceKeyRotated`` logs up to the latest block and records them in the store; a
+reading whose device was revoked before the reading reached the store (``received_at`` at or after the
+revocation time), or whose period ends after the revocation, is dropped with an alert, never anchored.
 """
 
 from __future__ import annotations
@@ -28,15 +34,29 @@ from web3.exceptions import TransactionNotFound
 from .. import errors
 from ..chain import Chain
 from .batch_log import anchored_batches, batches_in_receipt
+from .leader import Leadership
 from .merkle import MerkleTree
 from .metrics import Metrics
+from .reading import keccak256, to_checksum
 from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, StoredReading
+
+REVOKED_TOPIC = keccak256(b"DeviceRevoked(address,bytes32,uint48)")
+ROTATED_TOPIC = keccak256(b"DeviceKeyRotated(address,address,bytes32,uint48)")
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
 
 
 class RelayerError(RuntimeError):
     """A problem the relayer cannot retry away (e.g. it lacks RELAYER_ROLE)."""
+
+
+class LostLeadership(RuntimeError):
+    """Another relayer leads now: stand by."""
+
+
+def asset_label(asset: bytes) -> str:
+    """How logs name an asset: its id in full (ids often share a prefix, or are a short symbol padded)."""
+    return "0x" + asset.hex()
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,8 @@ class RelayerConfig:
     from_block: int = 0  # no BatchAnchored log of ours is older (a batch is looked for from when it was cut)
     reorg_window_blocks: int = 64  # anchors this recent are checked again: a reorg may still undo them
     recheck_interval_s: float = 15.0
+    standby_poll_s: float = 1.0  # how often a standby relayer tries to take the lead
+    log_chunk_blocks: int = 10_000  # registry logs read this many blocks at a time
 
 
 @dataclass
@@ -75,6 +97,8 @@ class RelayerState:
     failures: int = 0
     last_anchor_at: float = 0.0
     anchored_batches: int = 0
+    leading: bool = False
+    dropped_readings: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -91,6 +115,8 @@ class Relayer:
         *,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        leadership: Leadership | None = None,
+        registry: Contract | None = None,
     ):
         self.chain = chain
         self.w3 = chain.w3
@@ -106,16 +132,63 @@ class Relayer:
         self._inflight: _InFlight | None = None
         self._nonce: int | None = None
         self._rechecked_at = float("-inf")
+        self.leadership = leadership
+        if registry is None:
+            registry = chain.contract("DeviceRegistry", oracle.functions.registry().call())
+        self.registry = registry
+
+    # -- leadership ---------------------------------------------------------------------------
+    def _lead(self, stop: threading.Event, drain: threading.Event | None = None) -> bool:
+        """Block until this relayer leads (True) or ``stop`` (or ``drain``) is set (False)."""
+        if self.leadership is None:
+            self.state.leading = True
+            return True
+        announced = False
+        while not stop.is_set() and not (drain is not None and drain.is_set()):
+            if self.leadership.try_acquire():
+                self.state.leading = True
+                self._inflight, self._nonce = None, None  # whatever the previous leader did is in the store
+                log.info("relayer %s leads (%s)", self.account.address, self.leadership.describe())
+                return True
+            if not announced:
+                log.info("relayer %s on standby: another relayer leads (%s)", self.account.address,
+                         self.leadership.describe())
+                announced = True
+            stop.wait(self.config.standby_poll_s)
+        return False
+
+    def _check_leading(self) -> None:
+        if self.leadership is not None and not self.leadership.held():
+            self.state.leading = False
+            raise LostLeadership("leadership lost")
 
     # -- main loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
         """Work until ``stop`` is set. When ``drain`` is set, cut no new batch, finish the one in flight."""
+        try:
+            self._run(stop, drain)
+        finally:
+            if self.leadership is not None:
+                self.leadership.release()
+                self.state.leading = False
+
+    def _run(self, stop: threading.Event, drain: threading.Event | None) -> None:
         delay = self.config.backoff_initial_s
+        if not self._lead(stop, drain):
+            return
         while not stop.is_set():
             try:
+                self._check_leading()
                 busy = self.step(build=not (drain and drain.is_set()))
             except RelayerError:
                 raise
+            except LostLeadership:
+                log.warning("relayer %s lost the lead: standing by", self.account.address)
+                if drain is not None and drain.is_set():
+                    return
+                if not self._lead(stop, drain):
+                    return
+                continue
             except Exception as exc:  # RPC down, node errors, timeouts: retry with backoff
                 self.state.failures += 1
                 self.state.last_error = f"{type(exc).__name__}: {exc}"[:300]
@@ -138,13 +211,17 @@ class Relayer:
         """One unit of work; True if something moved (so the loop should not sleep)."""
         sent = self.store.batches(BatchStatus.SENT)
         if sent:
-            return self._advance(sent)
+            moved = self._advance(sent)
+            if not moved and build and not self.store.batches(BatchStatus.BUILT):
+                self.build_batches()  # cut the next batches while the transaction in flight is mined
+            return moved
         built = self.store.batches(BatchStatus.BUILT)
         if not built and build:
             self.build_batches()
             built = self.store.batches(BatchStatus.BUILT)
         if built:
-            return self._send(built[: self.config.max_batches_per_tx])
+            built = self._screen(built[: self.config.max_batches_per_tx])
+            return self._send(built) if built else True
         if self.clock() - self._rechecked_at >= self.config.recheck_interval_s:
             return self.recheck_recent()
         return False
@@ -191,18 +268,87 @@ class Relayer:
 
     # -- batching -----------------------------------------------------------------------------
     def build_batches(self, force: bool = False) -> int:
-        """Cut batches for assets with enough readings or old enough ones; returns how many."""
+        """Cut batches for assets with enough readings or old enough ones (up to ``max_batches_per_tx``
+        in all, several of one asset if its backlog holds them); returns how many."""
         now = self.clock()
         made = 0
-        for asset, count, earliest_start, oldest_received in self.store.pending_summary():
-            if not force and count < self.config.max_batch_size and now - oldest_received < self.config.max_batch_age_s:
+        cap = self.config.max_batch_size
+        self.follow_revocations()
+        for asset, count, earliest_start, oldest_received in self.store.pending_summary(cap=cap):
+            if not force and count < cap and now - oldest_received < self.config.max_batch_age_s:
                 continue
-            epoch = earliest_start // self.epoch_length
-            rows = self.store.pending_readings(asset, epoch, self.epoch_length, self.config.max_batch_size)
-            if rows:
-                self._create_batch(asset, rows)
-                made += 1
+            while made < self.config.max_batches_per_tx:
+                epoch = earliest_start // self.epoch_length
+                rows = self._without_revoked(self.store.pending_readings(asset, epoch, self.epoch_length, cap))
+                if rows:
+                    self._create_batch(asset, rows)
+                    made += 1
+                again = [p for p in self.store.pending_summary(cap=cap) if p[0] == asset]
+                if not again or (again[0][1] < cap and not force):
+                    break  # what is left waits for a full batch or for its age
+                earliest_start = again[0][2]
+            if made >= self.config.max_batches_per_tx:
+                break
         return made
+
+    # -- revocation cut-off -------------------------------------------------------------------
+    def follow_revocations(self) -> int:
+        """Record in the store the revocations (and key rotations) the registry's logs show up to the latest
+        block; returns how many were read."""
+        latest = self.w3.eth.block_number
+        cursor = self.store.meta("revocations_block") if hasattr(self.store, "meta") else None
+        start = int(cursor) + 1 if cursor is not None else self.config.from_block
+        if start > latest:
+            return 0
+        found: dict[bytes, int] = {}
+        topics = [["0x" + REVOKED_TOPIC.hex(), "0x" + ROTATED_TOPIC.hex()]]
+        for lo in range(start, latest + 1, self.config.log_chunk_blocks):
+            for raw in self.w3.eth.get_logs({"address": self.registry.address, "fromBlock": lo,
+                                             "toBlock": min(lo + self.config.log_chunk_blocks - 1, latest),
+                                             "topics": topics}):
+                device = bytes(raw["topics"][1])[12:]  # the revoked device, or a rotation's old key
+                at = int.from_bytes(bytes(raw["data"])[-32:], "big")
+                found[device] = min(at, found.get(device, at))
+        self.store.mark_revoked(found)
+        if hasattr(self.store, "set_meta"):
+            self.store.set_meta("revocations_block", str(latest))
+        return len(found)
+
+    def _revoked_readings(self, rows: Sequence[StoredReading]) -> list[StoredReading]:
+        revoked = self.store.revocations({r.reading.device for r in rows})
+        return [r for r in rows if r.reading.device in revoked and (
+            r.received_at >= revoked[r.reading.device] or r.reading.period_end > revoked[r.reading.device])]
+
+    def _without_revoked(self, rows: Sequence[StoredReading]) -> list[StoredReading]:
+        """``rows`` less the readings the revocation cut-off excludes (dropped from the store, with alerts)."""
+        bad = self._revoked_readings(rows)
+        if not bad:
+            return list(rows)
+        revoked = self.store.revocations({r.reading.device for r in bad})
+        for device in {r.reading.device for r in bad}:
+            mine = [r for r in bad if r.reading.device == device]
+            detail = (f"device {to_checksum(device)} was revoked at {revoked[device]}: {len(mine)} reading(s) received or"
+                      " ending after that are not anchored")
+            log.warning("ALERT %s (seqs %s)", detail, [r.reading.seq for r in mine][:10])
+            self.store.drop_readings(mine, "revoked", detail)
+        self.state.dropped_readings += len(bad)
+        self.metrics.inc("readings_dropped_total", len(bad), help_text="readings not anchored: device revoked first",
+                         reason="revoked")
+        ids = {r.id for r in bad}
+        return [r for r in rows if r.id not in ids]
+
+    def _screen(self, batches: Sequence[BatchRecord]) -> list[BatchRecord]:
+        """Check built batches against the registry's latest revocations just before sending: a batch with
+        a reading the cut-off now excludes goes back to the queue (rebuilt without it)."""
+        self.follow_revocations()
+        keep = []
+        for b in batches:
+            if self._revoked_readings(self.store.batch_readings(b.id)):
+                log.warning("batch %d holds readings of a device revoked since it was cut: rebuilding it", b.id)
+                self.store.release_batch(b.id)
+            else:
+                keep.append(b)
+        return keep
 
     def _create_batch(self, asset: bytes, rows: Sequence[StoredReading]) -> int:
         tree = MerkleTree.from_digests([r.digest for r in rows])
@@ -211,7 +357,7 @@ class Relayer:
         end = max(r.reading.period_end for r in rows)
         batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end,
                                         self.w3.eth.block_number)
-        log.info("batch %d: %d readings of asset %s, root %s", batch, len(rows), asset.hex()[:12], tree.root.hex())
+        log.info("batch %d: %d readings of asset %s, root 0x%s", batch, len(rows), asset_label(asset), tree.root.hex())
         return batch
 
     # -- sending ------------------------------------------------------------------------------
@@ -239,6 +385,7 @@ class Relayer:
         return True
 
     def _broadcast(self, batch_ids: Sequence[int], tx: dict[str, Any]) -> None:
+        self._check_leading()  # two live relayers never sign competing transactions
         signed = self.account.sign_transaction(tx)
         self.store.mark_sent(batch_ids, tx["nonce"], bytes(signed.hash))  # committed before it leaves
         self._inflight = _InFlight(tx["nonce"], self.clock(), tx)
@@ -410,3 +557,27 @@ class Relayer:
             return self.w3.eth.get_transaction(tx_hash)
         except TransactionNotFound:
             return None
+
+
+def check_relayer_role(chain: Chain, oracle: Contract, address: str) -> None:
+    """Refuse to start a relayer whose account lacks RELAYER_ROLE, naming the accounts that hold it
+    (from the oracle's ``RoleGranted`` logs, still checked with ``hasRole``) and, on a development chain,
+    which of its unlocked accounts to use."""
+    fns = oracle.functions
+    role = fns.RELAYER_ROLE().call()
+    if fns.hasRole(role, address).call():
+        return
+    holders: list[str] = []
+    try:
+        for event in oracle.events.RoleGranted().get_logs(from_block=0, argument_filters={"role": role}):
+            account = event["args"]["account"]
+            if account not in holders and fns.hasRole(role, account).call():
+                holders.append(account)
+    except Exception:  # providers that cap log ranges: the message still says what is missing
+        pass
+    hint = ""
+    if holders:
+        dev = [f"dev account #{i} ({a.address})" for i, a in enumerate(chain.accounts) if a.address in holders]
+        hint = f"; RELAYER_ROLE is held by {', '.join(holders[:5])}" + (f" - use {dev[0]}" if dev else "")
+    raise RelayerError(f"the relayer key's account {address} lacks RELAYER_ROLE on {oracle.address}{hint}; "
+                       "set RWA_PRIVATE_KEY to a relayer's key or grant it the role")

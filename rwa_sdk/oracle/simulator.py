@@ -29,6 +29,10 @@ KINDS = ("pv-inverter", "battery", "charger")
 RETRYABLE = {"store_unavailable", "registry_unavailable"}
 
 
+class IngestUnreachable(RuntimeError):
+    """The ingest API did not answer for longer than the simulator waits."""
+
+
 def clear_sky_fraction(t_unix: float, longitude_deg: float = 0.0) -> float:
     """Share of nameplate a PV plant delivers under a clear sky at ``t_unix`` (0 at night)."""
     solar_hour = ((t_unix / 3600.0) + longitude_deg / 15.0) % 24.0
@@ -112,7 +116,8 @@ class Simulator:
     """Streams readings of ``devices`` to an ingest API at about ``rate`` readings per second in total."""
 
     def __init__(self, url: str, domain: ReadingDomain, devices: Sequence[SimDevice], rate: float,
-                 *, chunk: int = 500, clock: Callable[[], float] = time.time, timeout_s: float = 10.0):
+                 *, chunk: int = 500, clock: Callable[[], float] = time.time, timeout_s: float = 10.0,
+                 give_up_after_s: float | None = 120.0):
         if not devices:
             raise ValueError("no devices to simulate")
         self.url = url.rstrip("/") + "/v1/readings"
@@ -122,6 +127,7 @@ class Simulator:
         self.chunk = chunk
         self.clock = clock
         self.timeout_s = timeout_s
+        self.give_up_after_s = give_up_after_s  # raise IngestUnreachable after this long without an answer
         self.stats = SimStats()
         self._unacked: list[tuple[Reading, bytes, bytes]] = []
 
@@ -177,19 +183,33 @@ class Simulator:
         """
         pending = list(items)
         delay = 0.2
+        down_since: float | None = None
         while pending:
             body = json.dumps([reading_item(r, s) for r, s, _ in pending]).encode()
             request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+            retry_after = None
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                     answer = json.loads(response.read())
             except urllib.error.HTTPError as exc:
                 answer = _json_or_none(exc.read()) if exc.code == 503 else None
-                if answer is None:
+                retry_after = _seconds(exc.headers.get("Retry-After"))
+                if answer is None and retry_after is None:
                     log.warning("ingest answered %d; retrying", exc.code)
             except (OSError, ValueError) as exc:  # refused, reset, timeout: the daemon may be restarting
-                log.debug("post failed (%s); retrying", exc)
                 answer = None
+                now = time.monotonic()
+                if down_since is None:
+                    down_since = now
+                    limit = f", giving up after {self.give_up_after_s:.0f}s" if self.give_up_after_s else ""
+                    log.warning("ingest %s unreachable (%s); retrying with backoff%s", self.url, exc, limit)
+                elif self.give_up_after_s is not None and now - down_since > self.give_up_after_s:
+                    raise IngestUnreachable(f"ingest at {self.url} did not answer for {self.give_up_after_s:.0f}s "
+                                            f"({exc}): is `rwa oracle run` up?") from None
+            else:
+                if down_since is not None:
+                    log.warning("ingest %s answers again", self.url)
+                down_since = None
             if answer is not None:
                 self.stats.sent += len(pending)
                 pending = self._tally(pending, answer["results"])
@@ -197,7 +217,7 @@ class Simulator:
                 self.stats.retries += 1
                 if give_up is not None and give_up():
                     return pending
-                time.sleep(delay)
+                time.sleep(retry_after if retry_after is not None else delay)
                 delay = min(delay * 2, 2.0)
         return []
 
@@ -214,6 +234,14 @@ class Simulator:
                 self.stats.rejected += 1
                 self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
         return retry
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` in seconds (bounded), or None."""
+    try:
+        return min(max(float(value), 0.0), 30.0) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _json_or_none(raw: bytes) -> dict | None:

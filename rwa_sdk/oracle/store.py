@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -28,9 +28,15 @@ class StoreError(RuntimeError):
 
 
 class InsertOutcome(str, Enum):
+    """What the store transaction decided about one reading (the per-device rules live here, so any number
+    of ingest workers on one database agree)."""
+
     INSERTED = "inserted"
     DUPLICATE = "duplicate"  # same device + seq, same content: idempotent
     CONFLICT = "conflict"  # same device + seq, other content
+    SEQ_NOT_INCREASING = "seq_not_increasing"  # seq not above the device's last stored seq
+    PERIOD_OVERLAP = "period_overlap"  # periodStart before the end of the device's previous stored period
+    DEVICE_REVOKED = "device_revoked"  # the store knows the device was revoked: nothing new from it counts
 
 
 class BatchStatus(str, Enum):
@@ -48,6 +54,7 @@ class StoredReading:
     signature: bytes
     digest: bytes
     batch: int | None
+    received_at: float = 0.0  # when the store took it (the store's clock): the revocation cut-off compares it
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,10 @@ class ReadingStore(Protocol):
     def existing_digest(self, device: bytes, seq: int) -> bytes | None: ...
     def last_seqs(self) -> dict[bytes, int]: ...
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None: ...
-    def pending_summary(self) -> list[tuple[bytes, int, int, float]]: ...
+    def mark_revoked(self, revocations: Mapping[bytes, int]) -> None: ...
+    def revocations(self, devices: Iterable[bytes]) -> dict[bytes, int]: ...
+    def drop_readings(self, readings: Sequence[StoredReading], kind: str, detail: str) -> None: ...
+    def pending_summary(self, cap: int | None = None) -> list[tuple[bytes, int, int, float]]: ...
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]: ...
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int, built_block: int) -> int: ...
@@ -106,6 +116,12 @@ class ReadingStore(Protocol):
     def reopen(self, batch_ids: Sequence[int]) -> None: ...
     def release_batch(self, batch_id: int) -> None: ...
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
+        with self._lock:
+            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+        return [bytes(d) for (d,) in rows]
+
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
     def counts(self) -> dict[str, int]: ...
     def bind(self, binding: OracleBinding) -> None: ...
@@ -116,9 +132,13 @@ class ReadingStore(Protocol):
     def close(self) -> None: ...
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS assets (
+    id {id},
+    asset {blob} NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS batches (
     id {id},
     asset {blob} NOT NULL,
@@ -140,7 +160,7 @@ CREATE TABLE IF NOT EXISTS readings (
     id {id},
     device {blob} NOT NULL,
     seq {int} NOT NULL,
-    asset {blob} NOT NULL,
+    asset_ref {int} NOT NULL,
     period_start {int} NOT NULL,
     period_end {int} NOT NULL,
     energy_wh {int} NOT NULL,
@@ -150,18 +170,28 @@ CREATE TABLE IF NOT EXISTS readings (
     digest {blob} NOT NULL,
     received_at {real} NOT NULL,
     batch {int} REFERENCES batches(id),
+    dropped {int} NOT NULL DEFAULT 0,
     UNIQUE (device, seq)
 );
-CREATE INDEX IF NOT EXISTS readings_pending ON readings (asset, period_start) WHERE batch IS NULL;
+CREATE INDEX IF NOT EXISTS readings_pending ON readings (asset_ref, period_start, id) WHERE batch IS NULL AND dropped = 0;
+CREATE INDEX IF NOT EXISTS readings_pending_age ON readings (asset_ref, id) WHERE batch IS NULL AND dropped = 0;
 CREATE INDEX IF NOT EXISTS readings_batch ON readings (batch);
-CREATE TABLE IF NOT EXISTS chain_roots (
+CREATE TABLE IF NOT EXISTS devices (
+    device {blob} PRIMARY KEY,
+    last_seq {int},
+    last_end {int},
+    revoked_at {int}
+);
+CREATE TABLE IF NOT EXISTS mmr_nodes (
     asset {blob} NOT NULL,
-    batch_index {int} NOT NULL,
-    root {blob} NOT NULL,
-    PRIMARY KEY (asset, batch_index)
+    height {int} NOT NULL,
+    idx {int} NOT NULL,
+    hash {blob} NOT NULL,
+    PRIMARY KEY (asset, height, idx)
 );
 CREATE TABLE IF NOT EXISTS chain_sync (
     asset {blob} PRIMARY KEY,
+    size {int} NOT NULL,
     synced_block {int} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
@@ -177,6 +207,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     at {real} NOT NULL
 );
 """
+
+_PENDING = "batch IS NULL AND dropped = 0"
 
 # uint64 values do not all fit signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT): store them shifted.
 _OFFSET = 2**63
@@ -208,17 +240,26 @@ class _Cursor:
 class SqlStore:
     """:class:`ReadingStore` in SQL common to SQLite and PostgreSQL; a subclass opens the connection.
 
-    One connection, shared by the ingest and relayer threads under a lock; every write is one transaction."""
+    One connection, shared by the ingest and relayer threads under a lock; every write is one transaction.
+    The per-device rules (seq strictly increasing, periods not overlapping, nothing new from a revoked
+    device, one content per (device, seq)) are decided inside the insert transaction against the
+    ``devices`` row, locked for the transaction: any number of ingest processes may share one database
+    and route any device to any of them."""
 
     placeholder = "?"
     begin = "BEGIN"
+    for_update = ""  # row locks (PostgreSQL); SQLite's BEGIN IMMEDIATE already serialises writers
     types = {"id": "INTEGER PRIMARY KEY", "blob": "BLOB", "int": "INTEGER", "numeric": "INTEGER",
              "real": "REAL", "empty_blob": "x''"}
+    in_chunk = 500  # devices per ``IN (...)`` list
 
-    def __init__(self, path: str, db: Any):
+    def __init__(self, path: str, db: Any, *, clock: Callable[[], float] = time.time):
         self.path = path
         self._db = db
         self._lock = threading.RLock()
+        self.clock = clock  # received_at of each reading
+        self._asset_refs: dict[bytes, int] = {}
+        self._assets: dict[int, bytes] = {}
         try:
             self._check_layout()
             self._run_script(_SCHEMA.format(**self.types))
@@ -263,44 +304,151 @@ class SqlStore:
             layout = int(row[0]) if row else 0
         if layout != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has store layout {layout}, this release uses {SCHEMA_VERSION} "
-                             "(batches are indexed per asset on chain since layout 2): anchor it with the release "
+                             "(per-device rules in the store since layout 3): anchor it with the release "
                              "that wrote it, or start a new store")
 
+    # -- small asset ids -----------------------------------------------------------------------
+    def _asset_ref(self, cur: _Cursor, asset: bytes, new: dict[bytes, int]) -> int:
+        """The asset's small id (rows carry it instead of 32 bytes). Ids made in a transaction are only
+        cached once it commits (``new``), so a rolled-back one is never used."""
+        ref = self._asset_refs.get(asset) or new.get(asset)
+        if ref is None:
+            cur.execute("INSERT INTO assets (asset) VALUES (?) ON CONFLICT (asset) DO NOTHING", (asset,))
+            ref = cur.execute("SELECT id FROM assets WHERE asset=?", (asset,)).fetchone()[0]
+            new[asset] = ref
+        return ref
+
+    def _known_ref(self, asset: bytes) -> int | None:
+        ref = self._asset_refs.get(asset)
+        if ref is None:
+            row = self._execute("SELECT id FROM assets WHERE asset=?", (asset,)).fetchone()
+            if row is None:
+                return None
+            ref = self._remember(asset, row[0])
+        return ref
+
+    def _remember(self, asset: bytes, ref: int) -> int:
+        self._asset_refs[asset] = ref
+        self._assets[ref] = asset
+        return ref
+
+    def _asset_of(self, ref: int) -> bytes:
+        asset = self._assets.get(ref)
+        if asset is None:
+            asset = bytes(self._execute("SELECT asset FROM assets WHERE id=?", (ref,)).fetchone()[0])
+            self._remember(asset, ref)
+        return asset
+
+    def _stored(self, row: tuple) -> StoredReading:
+        rid, device, seq, ref, start, end, energy, meter, flags, sig, digest, batch, received = row
+        reading = Reading(bytes(device), self._asset_of(ref), _u(seq), _u(start), _u(end), _u(energy), _u(meter), flags)
+        return StoredReading(rid, reading, bytes(sig), bytes(digest), batch, received)
+
     # -- ingest side --------------------------------------------------------------------------
+    def _lock_devices(self, cur: _Cursor, devices: Sequence[bytes]) -> dict[bytes, list]:
+        """The ``devices`` rows of ``devices`` (sorted), locked until the transaction ends; missing rows are
+        created. Each value is ``[last_seq, last_end, revoked_at]`` (None: never)."""
+        state: dict[bytes, list] = {}
+
+        def select(chunk: Sequence[bytes]) -> None:
+            marks = ",".join("?" * len(chunk))
+            for device, seq, end, revoked in cur.execute(
+                    f"SELECT device, last_seq, last_end, revoked_at FROM devices WHERE device IN ({marks})"
+                    f" ORDER BY device{self.for_update}", list(chunk)).fetchall():
+                state[bytes(device)] = [None if seq is None else _u(seq), None if end is None else _u(end),
+                                        None if revoked is None else _u(revoked)]
+
+        for chunk in chunks(devices, self.in_chunk):
+            select(chunk)
+        missing = [d for d in devices if d not in state]
+        if missing:
+            cur.executemany("INSERT INTO devices (device) VALUES (?) ON CONFLICT (device) DO NOTHING",
+                            [(d,) for d in missing])
+            for chunk in chunks(missing, self.in_chunk):  # ours, or another worker's that committed meanwhile
+                select(chunk)
+        return state
+
     def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]:
         """Insert verified (reading, signature, digest) items in one committed transaction.
 
-        Items whose (device, seq) already exists are not inserted: DUPLICATE if the stored digest is
-        the same, CONFLICT otherwise.
+        Per device, in the order given: an existing (device, seq) is DUPLICATE if the stored digest is the
+        same, CONFLICT otherwise; else a seq not above the device's last stored seq is SEQ_NOT_INCREASING,
+        a reading of a device the store knows revoked is DEVICE_REVOKED, and a period starting before the
+        end of the device's previous stored period is PERIOD_OVERLAP. Only INSERTED readings are stored.
         """
-        now = time.time()
+        now = self.clock()
         outcomes: list[InsertOutcome] = []
+        new_assets: dict[bytes, int] = {}
         with self._write() as cur:
+            state = self._lock_devices(cur, sorted({r.device for r, _, _ in items}))
+            rows, seen, changed = [], {}, set()
             for r, sig, digest in items:
-                inserted = cur.execute(
-                    "INSERT INTO readings (device, seq, asset, period_start, period_end, energy_wh, meter_wh,"
-                    " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT (device, seq) DO NOTHING",
-                    (r.device, _i(r.seq), r.asset_id, _i(r.period_start), _i(r.period_end), _i(r.energy_wh),
-                     _i(r.meter_wh), r.flags, sig, digest, now),
-                ).rowcount
-                if inserted == 1:
-                    outcomes.append(InsertOutcome.INSERTED)
-                else:
+                st = state[r.device]
+                last_seq, last_end, revoked = st
+                if (r.device, r.seq) in seen:
+                    outcome = InsertOutcome.DUPLICATE if seen[(r.device, r.seq)] == digest else InsertOutcome.CONFLICT
+                elif last_seq is not None and r.seq <= last_seq:
                     row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
-                    same = row is not None and row[0] == digest
-                    outcomes.append(InsertOutcome.DUPLICATE if same else InsertOutcome.CONFLICT)
+                    if row is None:
+                        outcome = InsertOutcome.SEQ_NOT_INCREASING
+                    else:
+                        outcome = InsertOutcome.DUPLICATE if bytes(row[0]) == digest else InsertOutcome.CONFLICT
+                elif revoked is not None:
+                    outcome = InsertOutcome.DEVICE_REVOKED
+                elif last_end is not None and r.period_start < last_end:
+                    outcome = InsertOutcome.PERIOD_OVERLAP
+                else:
+                    outcome = InsertOutcome.INSERTED
+                    rows.append((r.device, _i(r.seq), self._asset_ref(cur, r.asset_id, new_assets), _i(r.period_start),
+                                 _i(r.period_end), _i(r.energy_wh), _i(r.meter_wh), r.flags, sig, digest, now))
+                    seen[(r.device, r.seq)] = digest
+                    st[0], st[1] = r.seq, r.period_end
+                    changed.add(r.device)
+                outcomes.append(outcome)
+            if rows:
+                cur.executemany(
+                    "INSERT INTO readings (device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh,"
+                    " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                cur.executemany("UPDATE devices SET last_seq=?, last_end=? WHERE device=?",
+                                [(_i(state[d][0]), _i(state[d][1]), d) for d in sorted(changed)])
+        for asset, ref in new_assets.items():
+            self._remember(asset, ref)
         return outcomes
 
     def existing_digest(self, device: bytes, seq: int) -> bytes | None:
         with self._lock:
             row = self._execute("SELECT digest FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
-        return row[0] if row else None
+        return bytes(row[0]) if row else None
 
     def last_seqs(self) -> dict[bytes, int]:
         with self._lock:
-            rows = self._execute("SELECT device, MAX(seq) FROM readings GROUP BY device").fetchall()
-        return {device: _u(seq) for device, seq in rows}
+            rows = self._execute("SELECT device, last_seq FROM devices WHERE last_seq IS NOT NULL").fetchall()
+        return {bytes(device): _u(seq) for device, seq in rows}
+
+    def device_states(self, limit: int = 1_000) -> list[tuple[bytes, int | None, int | None, int | None]]:
+        """(device, last seq, end of its last stored period, revoked_at) of up to ``limit`` devices."""
+        with self._lock:
+            rows = self._execute("SELECT device, last_seq, last_end, revoked_at FROM devices ORDER BY device LIMIT ?",
+                                 (limit,)).fetchall()
+        return [(bytes(d), *(None if v is None else _u(v) for v in (s, e, r))) for d, s, e, r in rows]
+
+    def device_summary(self, limit: int = 100, device: bytes | None = None) -> list[dict[str, Any]]:
+        """Per device (up to ``limit``, or just ``device``): last seq, revocation, readings pending / batched /
+        anchored / dropped (what ``rwa oracle status`` prints)."""
+        where, args = ("WHERE device=?", [device]) if device is not None else ("", [])
+        with self._lock:
+            rows = self._execute(
+                "SELECT d.device, d.last_seq, d.revoked_at,"
+                f" SUM(CASE WHEN r.id IS NOT NULL AND r.{_PENDING} THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN b.status IN ('built', 'sent') THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN b.status = 'anchored' THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN r.dropped = 1 THEN 1 ELSE 0 END)"
+                f" FROM (SELECT * FROM devices {where} ORDER BY device LIMIT ?) d"
+                " LEFT JOIN readings r ON r.device = d.device LEFT JOIN batches b ON r.batch = b.id"
+                " GROUP BY d.device, d.last_seq, d.revoked_at ORDER BY d.device", [*args, limit]).fetchall()
+        return [{"device": bytes(d), "last_seq": None if s is None else _u(s), "revoked_at": None if rv is None else _u(rv),
+                 "pending": int(p or 0), "batched": int(bt or 0), "anchored": int(a or 0), "dropped": int(dr or 0)}
+                for d, s, rv, p, bt, a, dr in rows]
 
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None:
         with self._write() as cur:
@@ -310,28 +458,78 @@ class SqlStore:
     def alerts(self) -> list[tuple[bytes, int, str, str]]:
         with self._lock:
             rows = self._execute("SELECT device, seq, kind, detail FROM alerts ORDER BY id").fetchall()
-        return [(d, _u(s), k, t) for d, s, k, t in rows]
+        return [(bytes(d), _u(s), k, t) for d, s, k, t in rows]
+
+    # -- revocations ---------------------------------------------------------------------------
+    def mark_revoked(self, revocations: Mapping[bytes, int]) -> None:
+        """Record devices revoked at (chain time) ``revoked_at``: the store takes nothing new from them."""
+        if not revocations:
+            return
+        with self._write() as cur:
+            items = sorted(revocations.items())
+            cur.executemany("INSERT INTO devices (device) VALUES (?) ON CONFLICT (device) DO NOTHING",
+                            [(d,) for d, _ in items])
+            cur.executemany("UPDATE devices SET revoked_at=? WHERE device=? AND (revoked_at IS NULL OR revoked_at>?)",
+                            [(_i(at), d, _i(at)) for d, at in items])
+
+    def revocations(self, devices: Iterable[bytes]) -> dict[bytes, int]:
+        """The revocation times the store knows for these devices (absent: not revoked as far as it knows)."""
+        out: dict[bytes, int] = {}
+        with self._lock:
+            for chunk in chunks(sorted(set(devices)), self.in_chunk):
+                marks = ",".join("?" * len(chunk))
+                for d, at in self._execute(f"SELECT device, revoked_at FROM devices WHERE revoked_at IS NOT NULL"
+                                           f" AND device IN ({marks})", chunk).fetchall():
+                    out[bytes(d)] = _u(at)
+        return out
+
+    def drop_readings(self, readings: Sequence[StoredReading], kind: str, detail: str) -> None:
+        """Never anchor these pending readings (e.g. their device was revoked before they arrived); one
+        alert each."""
+        if not readings:
+            return
+        now = time.time()
+        with self._write() as cur:
+            cur.executemany(f"UPDATE readings SET dropped=1 WHERE id=? AND {_PENDING}", [(r.id,) for r in readings])
+            cur.executemany("INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)",
+                            [(r.reading.device, _i(r.reading.seq), kind, detail, now) for r in readings])
 
     # -- relayer side -------------------------------------------------------------------------
-    def pending_summary(self) -> list[tuple[bytes, int, int, float]]:
-        """Per asset: (asset, pending count, earliest period_start, oldest received_at)."""
+    def pending_summary(self, cap: int | None = None) -> list[tuple[bytes, int, int, float]]:
+        """Per asset with pending readings: (asset, pending count, earliest period_start, oldest received_at).
+
+        Index lookups per asset, not a scan of the backlog: the count stops at ``cap`` if given (the relayer
+        only needs to know whether a full batch is waiting)."""
+        out = []
         with self._lock:
-            rows = self._execute(
-                "SELECT asset, COUNT(*), MIN(period_start), MIN(received_at) FROM readings"
-                " WHERE batch IS NULL GROUP BY asset"
-            ).fetchall()
-        return [(a, n, _u(start), received) for a, n, start, received in rows]
+            assets = self._execute("SELECT id, asset FROM assets ORDER BY id").fetchall()
+            for ref, asset in assets:
+                self._remember(bytes(asset), ref)
+                first = self._execute(f"SELECT period_start FROM readings WHERE asset_ref=? AND {_PENDING}"
+                                      " ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
+                if first is None:
+                    continue
+                oldest = self._execute(f"SELECT received_at FROM readings WHERE asset_ref=? AND {_PENDING}"
+                                       " ORDER BY asset_ref, id LIMIT 1", (ref,)).fetchone()
+                limit = "" if cap is None else f" LIMIT {int(cap)}"
+                count = self._execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM readings WHERE asset_ref=? AND {_PENDING}"
+                                      f"{limit}) t", (ref,)).fetchone()[0]
+                out.append((bytes(asset), count, _u(first[0]), oldest[0] if oldest else first[0]))
+        return out
 
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]:
         """Unbatched readings of ``asset_id`` whose period starts in ``epoch``, oldest first."""
         lo, hi = _i(epoch * epoch_length), _i((epoch + 1) * epoch_length)
         with self._lock:
+            ref = self._known_ref(asset_id)
+            if ref is None:
+                return []
             rows = self._execute(
-                f"SELECT {_COLUMNS} FROM readings WHERE batch IS NULL AND asset=? AND period_start>=? AND period_start<?"
-                " ORDER BY period_start, id LIMIT ?",
-                (asset_id, lo, hi, limit),
+                f"SELECT {_COLUMNS} FROM readings WHERE asset_ref=? AND {_PENDING} AND period_start>=? AND period_start<?"
+                " ORDER BY asset_ref, period_start, id LIMIT ?",
+                (ref, lo, hi, limit),
             ).fetchall()
-        return [_stored(row) for row in rows]
+        return [self._stored(row) for row in rows]
 
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int, built_block: int) -> int:
@@ -343,7 +541,7 @@ class SqlStore:
                 (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
                  BatchStatus.BUILT.value, built_block, time.time()),
             ).fetchone()[0]
-            cur.executemany("UPDATE readings SET batch=? WHERE id=? AND batch IS NULL", [(batch, i) for i in reading_ids])
+            cur.executemany(f"UPDATE readings SET batch=? WHERE id=? AND {_PENDING}", [(batch, i) for i in reading_ids])
             if cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,)).fetchone()[0] != len(reading_ids):
                 raise StoreError("a reading of the new batch was already batched")
         return batch
@@ -398,12 +596,25 @@ class SqlStore:
     def batch_readings(self, batch_id: int) -> list[StoredReading]:
         with self._lock:
             rows = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
-        return [_stored(row) for row in rows]
+        return [self._stored(row) for row in rows]
+
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
+        with self._lock:
+            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
+        return [bytes(d) for (d,) in rows]
 
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None:
         with self._lock:
             row = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
-        return _stored(row) if row else None
+        return self._stored(row) if row else None
+
+    def device_readings(self, device: bytes, limit: int = 100) -> list[StoredReading]:
+        """The device's stored readings, newest first."""
+        with self._lock:
+            rows = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE device=? ORDER BY seq DESC LIMIT ?",
+                                 (device, limit)).fetchall()
+        return [self._stored(row) for row in rows]
 
     def batch(self, batch_id: int) -> BatchRecord | None:
         with self._lock:
@@ -411,9 +622,10 @@ class SqlStore:
         return _batch(row) if row else None
 
     def counts(self) -> dict[str, int]:
-        """Readings by state (pending, batched, anchored) and batches by status."""
+        """Readings by state (pending, batched, anchored, dropped) and batches by status."""
         with self._lock:
-            pending = self._execute("SELECT COUNT(*) FROM readings WHERE batch IS NULL").fetchone()[0]
+            pending = self._execute(f"SELECT COUNT(*) FROM readings WHERE {_PENDING}").fetchone()[0]
+            dropped = self._execute("SELECT COUNT(*) FROM readings WHERE dropped=1").fetchone()[0]
             by_status = dict(self._execute(
                 "SELECT b.status, COUNT(*) FROM readings r JOIN batches b ON r.batch=b.id GROUP BY b.status"
             ).fetchall())
@@ -422,8 +634,22 @@ class SqlStore:
             "readings_pending": pending,
             "readings_batched": by_status.get("built", 0) + by_status.get("sent", 0),
             "readings_anchored": by_status.get("anchored", 0),
+            "readings_dropped": dropped,
             **{f"batches_{s.value}": batches.get(s.value, 0) for s in BatchStatus},
         }
+
+    def prune_anchored(self, before_time: int) -> int:
+        """Retention: delete the readings of anchored batches whose span ended before ``before_time``
+        (their batches, roots and the devices' last seq and period stay, so the rules still hold; proofs
+        of pruned readings can no longer be built). Returns how many readings were deleted."""
+        with self._write() as cur:
+            ids = [b for (b,) in cur.execute("SELECT id FROM batches WHERE status=? AND to_time<?",
+                                             (BatchStatus.ANCHORED.value, before_time)).fetchall()]
+            deleted = 0
+            for chunk in chunks(ids, self.in_chunk):
+                marks = ",".join("?" * len(chunk))
+                deleted += cur.execute(f"DELETE FROM readings WHERE batch IN ({marks})", chunk).rowcount
+        return deleted
 
     def bind(self, binding: OracleBinding) -> None:
         """Tie the store to ``binding`` on first use; refuse a store already tied to another oracle or chain."""
@@ -433,9 +659,20 @@ class SqlStore:
                 with self._write() as cur:
                     cur.executemany("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO NOTHING", [
                         ("chain_id", str(binding.chain_id)), ("genesis", binding.genesis.hex()), ("oracle", binding.oracle)])
-            elif existing != binding:
+                existing = self.binding()
+            if existing != binding:
                 raise StoreError(f"{self.path} holds the readings and batches of {existing.describe()}, not of "
                                  f"{binding.describe()}: use another store for it")
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as cur:
+            cur.execute("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                        (key, value))
 
     def binding(self) -> OracleBinding | None:
         """The oracle this store's batches go to, once a relayer has used it."""
@@ -445,27 +682,66 @@ class SqlStore:
             return None
         return OracleBinding(int(meta["chain_id"]), bytes.fromhex(meta["genesis"]), meta["oracle"])
 
-    # -- copy of the chain's batch roots (for proofs) -------------------------------------------
+    # -- copy of the chain's mountain range of batch roots (for proofs) -------------------------
     def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]:
         """The asset's batch roots as last read from the chain's logs, and the block read up to (-1: never)."""
         with self._lock:
-            roots = [r for (r,) in self._execute(
-                "SELECT root FROM chain_roots WHERE asset=? ORDER BY batch_index", (asset_id,)).fetchall()]
-            row = self._execute("SELECT synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
-        return roots, row[0] if row else -1
+            roots = [bytes(r) for (r,) in self._execute(
+                "SELECT hash FROM mmr_nodes WHERE asset=? AND height=0 ORDER BY idx", (asset_id,)).fetchall()]
+        return roots, self.chain_size(asset_id)[1]
+
+    def chain_size(self, asset_id: bytes) -> tuple[int, int]:
+        """How many batch roots of the asset the copy holds, and the block read up to (-1: never)."""
+        with self._lock:
+            row = self._execute("SELECT size, synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
+        return (row[0], row[1]) if row else (0, -1)
+
+    def mmr_nodes(self, asset_id: bytes, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Nodes of the asset's mountain range by (height, index at that height); height 0 are batch roots."""
+        out = {}
+        with self._lock:
+            for height, idx in positions:
+                row = self._execute("SELECT hash FROM mmr_nodes WHERE asset=? AND height=? AND idx=?",
+                                    (asset_id, height, idx)).fetchone()
+                if row is not None:
+                    out[(height, idx)] = bytes(row[0])
+        return out
 
     def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None:
-        """Append roots ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``."""
+        """Append roots ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``, and
+        the inner nodes they complete (each append costs O(1) amortised; proofs then read O(log n) nodes)."""
+        from .mmr import parent
+
         with self._write() as cur:
-            cur.executemany("INSERT INTO chain_roots (asset, batch_index, root) VALUES (?,?,?)",
-                            [(asset_id, first_index + i, root) for i, root in enumerate(roots)])
-            cur.execute("INSERT INTO chain_sync (asset, synced_block) VALUES (?,?)"
-                        " ON CONFLICT (asset) DO UPDATE SET synced_block=excluded.synced_block", (asset_id, synced_block))
+            row = cur.execute("SELECT size FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
+            size = row[0] if row else 0
+            if roots and first_index != size:
+                raise StoreError(f"roots from {first_index} appended to a copy of {size}")
+            made: dict[tuple[int, int], bytes] = {}
+
+            def node(height: int, idx: int) -> bytes:
+                if (height, idx) in made:
+                    return made[(height, idx)]
+                return bytes(cur.execute("SELECT hash FROM mmr_nodes WHERE asset=? AND height=? AND idx=?",
+                                         (asset_id, height, idx)).fetchone()[0])
+
+            for i, root in enumerate(roots):
+                height, idx, h = 0, first_index + i, root
+                made[(0, idx)] = h
+                while idx & 1:
+                    h = parent(node(height, idx - 1), h)
+                    height, idx = height + 1, idx >> 1
+                    made[(height, idx)] = h
+            cur.executemany("INSERT INTO mmr_nodes (asset, height, idx, hash) VALUES (?,?,?,?)",
+                            [(asset_id, hgt, idx, h) for (hgt, idx), h in made.items()])
+            cur.execute("INSERT INTO chain_sync (asset, size, synced_block) VALUES (?,?,?) ON CONFLICT (asset)"
+                        " DO UPDATE SET size=excluded.size, synced_block=excluded.synced_block",
+                        (asset_id, size + len(roots), synced_block))
 
     def forget_chain_roots(self, asset_id: bytes) -> None:
         """Drop the copy (it no longer matches the chain, e.g. after a reorg): it is read again."""
         with self._write() as cur:
-            cur.execute("DELETE FROM chain_roots WHERE asset=?", (asset_id,))
+            cur.execute("DELETE FROM mmr_nodes WHERE asset=?", (asset_id,))
             cur.execute("DELETE FROM chain_sync WHERE asset=?", (asset_id,))
 
     def close(self) -> None:
@@ -478,12 +754,12 @@ class SqliteStore(SqlStore):
 
     begin = "BEGIN IMMEDIATE"  # take the write lock at once: two writers never deadlock on an upgrade
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", clock: Callable[[], float] = time.time):
         db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute("PRAGMA busy_timeout=10000")
-        super().__init__(str(path), db)
+        super().__init__(str(path), db, clock=clock)
 
     def _run_script(self, script: str) -> None:
         self._db.executescript(script)
@@ -492,28 +768,28 @@ class SqliteStore(SqlStore):
         return self._execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()[0] > 0
 
 
-def open_store(location: str | Path, *, synchronous: str = "FULL") -> SqlStore:
+def open_store(location: str | Path, *, synchronous: str = "FULL", clock: Callable[[], float] = time.time) -> SqlStore:
     """The store at ``location``: a ``postgresql://`` URL (needs the ``postgres`` extra) or an SQLite file."""
-    if str(location).startswith(("postgresql://", "postgres://")):
+    if is_postgres(location):
         from .pg_store import PostgresStore
 
-        return PostgresStore(str(location))
-    return SqliteStore(location, synchronous=synchronous)
+        return PostgresStore(str(location), clock=clock)
+    return SqliteStore(location, synchronous=synchronous, clock=clock)
 
 
-_COLUMNS = "id, device, seq, asset, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch"
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch,"
+            " received_at")
 _BATCH_COLUMNS = ("id, asset, root, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
                   " block_number, batch_index, built_block")
 
 
-def _stored(row: tuple) -> StoredReading:
-    rid, device, seq, asset, start, end, energy, meter, flags, sig, digest, batch = row
-    reading = Reading(device, asset, _u(seq), _u(start), _u(end), _u(energy), _u(meter), flags)
-    return StoredReading(rid, reading, sig, digest, batch)
-
-
 def _batch(row: tuple) -> BatchRecord:
     bid, asset, root, count, energy, start, end, status, nonce, hashes, block, index, built = row
+    asset, root, hashes = bytes(asset), bytes(root), bytes(hashes)
     tx_hashes = tuple(hashes[i:i + 32] for i in range(0, len(hashes), 32))
     return BatchRecord(bid, asset, root, count, int(energy), start, end, BatchStatus(status), nonce,
                        tx_hashes, block, index, built)

@@ -432,3 +432,84 @@ def test_relayer_backs_off_and_recovers_from_rpc_errors(pipeline, oracle_world, 
         del relayer.w3.eth.get_transaction_count
     assert store.counts()["readings_anchored"] == 3
     assert relayer.metrics.value("relayer_errors_total") == 3
+
+
+def test_a_reading_received_after_its_device_was_revoked_is_dropped_with_an_alert_not_anchored(
+        oracle_world, chain, store_location):
+    """The revocation race: ingest's cache still says active, so a reading posted just after the revoking
+    transaction was mined (its period dated before the revocation) is stored; the relayer checks the
+    registry's logs before anchoring and drops it, and the store refuses the device from then on."""
+    from rwa_sdk.oracle.contracts import register_device
+
+    dev = DeviceSigner.from_secret(bytes([9] * 31 + [1]))
+    register_device(chain, oracle_world.contracts, dev, ASSET_A, "pv-inverter", CAPACITY_W, operator=oracle_world.operator_a)
+    chain.mine(600)
+    store = open_store(store_location, clock=chain.timestamp)  # received_at on the chain's clock (it runs ahead here)
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=3_600), oracle_world.domain,
+                        clock=chain.timestamp)
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, RelayerConfig(max_batch_age_s=0))
+    try:
+        t = chain.timestamp()
+        before = make_reading(dev, ASSET_A, 1, t - 200, energy_wh=7, length=100)
+        assert ingestor.submit([reading_item(before, oracle_world.domain.sign(before, dev.key))])[0].status is Status.ACCEPTED
+        chain.transact(oracle_world.registry.functions.revokeDevice(dev.checksum), sender=oracle_world.operator_a)
+        late = make_reading(dev, ASSET_A, 2, t - 50, energy_wh=11, length=100)  # backdated, posted after the revocation
+        assert ingestor.submit([reading_item(late, oracle_world.domain.sign(late, dev.key))])[0].status is Status.ACCEPTED
+        relayer.flush()
+        assert store.counts()["readings_anchored"] == 1 and store.counts()["readings_dropped"] == 1
+        (batch,) = [b for b in store.batches(BatchStatus.ANCHORED) if b.asset_id == ASSET_A]
+        assert batch.energy_wh == 7 and [r.reading.seq for r in store.batch_readings(batch.id)] == [1]
+        assert [a[1:3] for a in store.alerts()] == [(2, "revoked")]
+        chain.mine(100)
+        later = make_reading(dev, ASSET_A, 3, chain.timestamp(), energy_wh=1, length=30)
+        result = ingestor.submit([reading_item(later, oracle_world.domain.sign(later, dev.key))])[0]
+        assert result.reason is Reason.DEVICE_REVOKED  # the store knows now, whatever ingest's cache says
+    finally:
+        store.close()
+
+
+def test_a_revocation_after_a_batch_was_cut_sends_the_batch_back_to_be_rebuilt_without_it(
+        oracle_world, chain, store_location):
+    from rwa_sdk.oracle.contracts import register_device
+
+    devs = [DeviceSigner.from_secret(bytes([9] * 31 + [k])) for k in (2, 3)]
+    for dev in devs:
+        register_device(chain, oracle_world.contracts, dev, ASSET_A, "pv-inverter", CAPACITY_W,
+                        operator=oracle_world.operator_a)
+    chain.mine(600)
+    store = open_store(store_location, clock=lambda: chain.timestamp() + 1_000)  # both received "late"
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=3_600), oracle_world.domain,
+                        clock=chain.timestamp)
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, RelayerConfig(max_batch_age_s=0))
+    try:
+        t = chain.timestamp()
+        rs = [make_reading(dev, ASSET_A, 1, t - 100, energy_wh=5 + k, length=100) for k, dev in enumerate(devs)]
+        ingestor.submit([reading_item(r, oracle_world.domain.sign(r, d.key)) for r, d in zip(rs, devs)])
+        assert relayer.build_batches(force=True) == 1
+        chain.transact(oracle_world.registry.functions.revokeDevice(devs[0].checksum), sender=oracle_world.operator_a)
+        relayer.flush()
+        (batch,) = [b for b in store.batches(BatchStatus.ANCHORED) if b.asset_id == ASSET_A]
+        assert batch.count == 1 and batch.energy_wh == 6
+        assert store.counts()["readings_dropped"] == 1
+    finally:
+        store.close()
+
+
+def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(oracle_world, chain, store_location):
+    store = open_store(store_location)
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=60), oracle_world.domain,
+                        clock=lambda: chain.timestamp())
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_size=4, max_batch_age_s=3_600, max_batches_per_tx=3, poll_interval_s=0.01))
+    try:
+        items = _items(oracle_world, chain, 5)  # 15 readings of one asset: three full batches of 4, 3 left
+        assert all(r.acknowledged for r in ingestor.submit(items))
+        assert [s[1] for s in store.pending_summary(cap=4)] == [4] and store.pending_summary()[0][1] == 15
+        before = chain.w3.eth.block_number
+        assert relayer.step() and relayer.step()  # cut three batches and send them; then the receipt
+        anchored = store.batches(BatchStatus.ANCHORED)
+        assert [b.count for b in anchored] == [4, 4, 4] and len({b.block_number for b in anchored}) == 1
+        assert len(anchored_batches(oracle_world.oracle, ASSET_A, from_block=before + 1)) == 3
+        assert store.counts()["readings_pending"] == 3  # a partial batch waits for its age
+    finally:
+        store.close()

@@ -151,7 +151,8 @@ def test_two_connections_racing_for_the_same_readings_batch_them_once(store_loca
     second = open_store(store_location)
     try:
         for round_ in range(5):
-            rs = [Reading(b"\x22" * 20, ASSET, 10 * round_ + i, 100 + i, 101 + i, 1, i, 0) for i in range(1, 4)]
+            rs = [Reading(b"\x22" * 20, ASSET, 10 * round_ + i, 10 * round_ + 100 + i, 10 * round_ + 101 + i, 1, i, 0)
+                  for i in range(1, 4)]
             first.insert_readings([(r, b"s" * 65, keccak256(bytes([round_, r.seq]))) for r in rs])
             ids = [p.id for p in first.pending_readings(ASSET, 0, 86_400, 10)]
             start, outcomes = threading.Barrier(2), []

@@ -1,0 +1,87 @@
+"""Proof cost as the chain grows: one reading's proof at N anchored batches of its asset.
+
+Run by hand: PYTHONPATH=$PWD python bench/proof.py [--batches 1000000] [--readings 1000] [--samples 50]
+The store is filled as the relayer and ``sync_roots`` fill it (``add_chain_roots`` in chunks, as logs
+arrive); the chain's two answers a proof needs (``batchCount``, ``batchPeaks``) come from the same
+leaves computed in Python, so only the store and the hashing are timed. Every proof is checked: the
+reading's path reaches its batch root and the batch root's path reaches the chain's peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from rwa_sdk.oracle import mmr
+from rwa_sdk.oracle.merkle import MerkleTree, leaf_of, process_proof
+from rwa_sdk.oracle.proof import reading_proof
+from rwa_sdk.oracle.reading import Reading, keccak256
+from rwa_sdk.oracle.store import SqliteStore
+
+ASSET = bytes.fromhex("ab" * 32)
+
+
+class FakeOracle:
+    """The two views ``sync_roots`` asks the chain for, answered from the leaves (synced: no logs needed)."""
+
+    def __init__(self, count: int, peaks: list[bytes], block: int):
+        self.w3 = SimpleNamespace(eth=SimpleNamespace(block_number=block))
+        call = lambda value: SimpleNamespace(call=lambda block_identifier=None: value)  # noqa: E731
+        self.functions = SimpleNamespace(batchCount=lambda asset: call(count), batchPeaks=lambda asset: call(peaks))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=1_000_000)
+    parser.add_argument("--readings", type=int, default=1_000, help="readings in the proven batch")
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--chunk", type=int, default=10_000, help="roots appended per transaction")
+    args = parser.parse_args()
+    n = args.batches
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "proof.db", synchronous="NORMAL")
+        roots = [keccak256(i.to_bytes(8, "big")) for i in range(n)]
+        # one real batch of readings, anchored as batch index `target`
+        target = n - 3 if n > 3 else 0
+        readings = [Reading(bytes([1 + i % 200]) + i.to_bytes(19, "big"), ASSET, 1, 100, 101, 1, 1, 0)
+                    for i in range(args.readings)]
+        digests = [keccak256(b"d" + i.to_bytes(8, "big")) for i in range(args.readings)]
+        store.insert_readings([(r, b"s" * 65, d) for r, d in zip(readings, digests)])
+        pending = store.pending_readings(ASSET, 0, 2**40, args.readings)
+        tree = MerkleTree.from_digests([p.digest for p in pending])
+        roots[target] = tree.root
+        batch = store.create_batch(ASSET, tree.root, [p.id for p in pending], args.readings, 100, 101, 1)
+        store.mark_anchored({batch: target}, 1)
+        t0 = time.perf_counter()
+        for start in range(0, n, args.chunk):
+            store.add_chain_roots(ASSET, start, roots[start:start + args.chunk], 1)
+        fill_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        peaks = mmr.peaks(roots)
+        full_rebuild_s = time.perf_counter() - t0  # what every proof cost before: the whole range, hashed again
+        oracle = FakeOracle(n, peaks, 1)
+        times = []
+        for k in range(args.samples):
+            r = readings[(k * 7919) % len(readings)]
+            t0 = time.perf_counter()
+            proof = reading_proof(store, oracle, r.device, r.seq)
+            times.append(time.perf_counter() - t0)
+            leaf_path_len = len(tree.proof(digests[(k * 7919) % len(readings)]))
+            batch_root = process_proof(leaf_of(digests[(k * 7919) % len(readings)]), proof.proof[:leaf_path_len])
+            height, offset = mmr.position(n, target)
+            peak = mmr.climb(batch_root, proof.proof[leaf_path_len:], offset)
+            assert batch_root == tree.root and peak in peaks, "proof does not verify"
+        store.close()
+    ms = sorted(t * 1000 for t in times)
+    print(f"batches={n} readings_in_batch={args.readings} fill_s={fill_s:.1f} "
+          f"full_range_rebuild_s={full_rebuild_s:.2f}")
+    print(f"batches={n} proof_ms_p50={statistics.median(ms):.2f} proof_ms_max={ms[-1]:.2f} "
+          f"full_rebuild_ms={full_rebuild_s * 1000:.0f}")
+
+
+if __name__ == "__main__":
+    main()
