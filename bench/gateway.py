@@ -42,7 +42,8 @@ PASSWORD = "bench"
 
 
 def serve_ingest(db: str, port: int, addresses: list[bytes]) -> None:
-    from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, IngestServer, StaticDirectory
+    from rwa_sdk.oracle.http_server import IngestServer
+    from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, StaticDirectory
     from rwa_sdk.oracle.reading import ReadingDomain
     from rwa_sdk.oracle.store import SqliteStore
 

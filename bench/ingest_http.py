@@ -38,7 +38,8 @@ from eth_account import Account  # noqa: E402
 from rwa_sdk.anvil import DEV_PRIVATE_KEYS, free_port  # noqa: E402
 from rwa_sdk.chain import connect  # noqa: E402
 from rwa_sdk.oracle.contracts import deploy_oracle, grant_relayer  # noqa: E402
-from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, IngestServer, StaticDirectory  # noqa: E402
+from rwa_sdk.oracle.http_server import IngestServer  # noqa: E402
+from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, StaticDirectory  # noqa: E402
 from rwa_sdk.oracle.load import load_devices, post_load, reference_rate, sign_readings  # noqa: E402
 from rwa_sdk.oracle.store import BatchStatus, SqliteStore, open_store  # noqa: E402
 

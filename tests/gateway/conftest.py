@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rwa_sdk.gateway.config import GatewayConfig, parse_config
-from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, IngestServer, StaticDirectory
+from rwa_sdk.oracle.http_server import IngestServer
+from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, StaticDirectory
 from rwa_sdk.oracle.reading import DeviceSigner, ReadingDomain
 from rwa_sdk.oracle.store import SqliteStore
 
