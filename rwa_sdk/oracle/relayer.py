@@ -42,6 +42,7 @@ from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, Stored
 
 REVOKED_TOPIC = keccak256(b"DeviceRevoked(address,bytes32,uint48)")
 ROTATED_TOPIC = keccak256(b"DeviceKeyRotated(address,address,bytes32,uint48)")
+DIRECT_TOPIC = keccak256(b"DirectReportingEnabled(address,bytes32,uint48)")
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
 
@@ -294,25 +295,32 @@ class Relayer:
     # -- revocation cut-off -------------------------------------------------------------------
     def follow_revocations(self) -> int:
         """Record in the store the revocations (and key rotations) the registry's logs show up to the latest
-        block; returns how many were read."""
+        block, and the devices the oracle switched to direct reporting; returns how many were read.
+
+        A device that reports directly (``submitReading``) is retired from the batch path at its switch time,
+        like a revoked key: its later readings in a batch would be counted twice, and are disputable."""
         latest = self.w3.eth.block_number
-        cursor = self.store.meta("revocations_block") if hasattr(self.store, "meta") else None
+        found = self._follow(self.registry.address, [REVOKED_TOPIC, ROTATED_TOPIC], "revocations_block", latest)
+        found.update(self._follow(self.oracle.address, [DIRECT_TOPIC], "direct_reporting_block", latest))
+        if found:
+            self.store.mark_revoked(found)
+        return len(found)
+
+    def _follow(self, address: str, topics: list[bytes], cursor_key: str, latest: int) -> dict[bytes, int]:
+        """device -> earliest time the logs of ``topics`` at ``address`` name (topic 1, time last in data)."""
+        cursor = self.store.meta(cursor_key) if hasattr(self.store, "meta") else None
         start = int(cursor) + 1 if cursor is not None else self.config.from_block
-        if start > latest:
-            return 0
         found: dict[bytes, int] = {}
-        topics = [["0x" + REVOKED_TOPIC.hex(), "0x" + ROTATED_TOPIC.hex()]]
         for lo in range(start, latest + 1, self.config.log_chunk_blocks):
-            for raw in self.w3.eth.get_logs({"address": self.registry.address, "fromBlock": lo,
+            for raw in self.w3.eth.get_logs({"address": address, "fromBlock": lo,
                                              "toBlock": min(lo + self.config.log_chunk_blocks - 1, latest),
-                                             "topics": topics}):
-                device = bytes(raw["topics"][1])[12:]  # the revoked device, or a rotation's old key
+                                             "topics": [["0x" + t.hex() for t in topics]]}):
+                device = bytes(raw["topics"][1])[12:]  # the revoked device, a rotation's old key, a direct one
                 at = int.from_bytes(bytes(raw["data"])[-32:], "big")
                 found[device] = min(at, found.get(device, at))
-        self.store.mark_revoked(found)
-        if hasattr(self.store, "set_meta"):
-            self.store.set_meta("revocations_block", str(latest))
-        return len(found)
+        if start <= latest and hasattr(self.store, "set_meta"):
+            self.store.set_meta(cursor_key, str(latest))
+        return found
 
     def _revoked_readings(self, rows: Sequence[StoredReading]) -> list[StoredReading]:
         revoked = self.store.revocations({r.reading.device for r in rows})

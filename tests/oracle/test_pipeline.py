@@ -452,6 +452,7 @@ def test_a_reading_received_after_its_device_was_revoked_is_dropped_with_an_aler
         t = chain.timestamp()
         before = make_reading(dev, ASSET_A, 1, t - 200, energy_wh=7, length=100)
         assert ingestor.submit([reading_item(before, oracle_world.domain.sign(before, dev.key))])[0].status is Status.ACCEPTED
+        chain.mine(5)  # the revocation lands in a later second than the reading's arrival (a tie counts as late)
         chain.transact(oracle_world.registry.functions.revokeDevice(dev.checksum), sender=oracle_world.operator_a)
         late = make_reading(dev, ASSET_A, 2, t - 50, energy_wh=11, length=100)  # backdated, posted after the revocation
         assert ingestor.submit([reading_item(late, oracle_world.domain.sign(late, dev.key))])[0].status is Status.ACCEPTED
@@ -511,5 +512,37 @@ def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(or
         assert [b.count for b in anchored] == [4, 4, 4] and len({b.block_number for b in anchored}) == 1
         assert len(anchored_batches(oracle_world.oracle, ASSET_A, from_block=before + 1)) == 3
         assert store.counts()["readings_pending"] == 3  # a partial batch waits for its age
+    finally:
+        store.close()
+
+
+def test_a_device_switched_to_direct_reporting_leaves_the_batch_path(oracle_world, chain, store_location):
+    """Energy counted once across both paths: once a device reports directly (``submitReading``), the relayer
+    never anchors its later readings (a dispute would take them off and suspend anchoring), and the store
+    takes nothing new from it for batching."""
+    from rwa_sdk.oracle.contracts import enable_direct_reporting, register_device
+
+    dev = DeviceSigner.from_secret(bytes([9] * 31 + [7]))
+    register_device(chain, oracle_world.contracts, dev, ASSET_A, "pv-inverter", CAPACITY_W, operator=oracle_world.operator_a)
+    chain.mine(600)
+    store = open_store(store_location, clock=chain.timestamp)
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=3_600), oracle_world.domain,
+                        clock=chain.timestamp)
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer, RelayerConfig(max_batch_age_s=0))
+    try:
+        t = chain.timestamp()
+        before = make_reading(dev, ASSET_A, 1, t - 300, energy_wh=5, length=100)
+        assert ingestor.submit([reading_item(before, oracle_world.domain.sign(before, dev.key))])[0].status is Status.ACCEPTED
+        chain.mine(5)
+        enable_direct_reporting(chain, oracle_world.contracts, dev.checksum, operator=oracle_world.operator_a)
+        chain.mine(60)
+        after = make_reading(dev, ASSET_A, 2, chain.timestamp() - 30, energy_wh=9, length=20)
+        assert ingestor.submit([reading_item(after, oracle_world.domain.sign(after, dev.key))])[0].status is Status.ACCEPTED
+        relayer.flush()
+        anchored = [r.reading.seq for b in store.batches(BatchStatus.ANCHORED) if b.asset_id == ASSET_A
+                    for r in store.batch_readings(b.id)]
+        assert anchored == [1] and store.counts()["readings_dropped"] == 1
+        later = make_reading(dev, ASSET_A, 3, chain.timestamp(), energy_wh=1, length=10)
+        assert ingestor.submit([reading_item(later, oracle_world.domain.sign(later, dev.key))])[0].status is Status.REJECTED
     finally:
         store.close()
