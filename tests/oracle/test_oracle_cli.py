@@ -73,3 +73,32 @@ def test_relayer_role_is_checked_at_start_and_the_message_names_the_account_to_u
     message = str(caught.value)
     assert oracle_world.outsider.address in message and oracle_world.relayer.address in message
     assert "dev account #3" in message
+
+
+def test_load_refuses_a_target_off_this_machine_and_posts_each_device_in_order(tmp_path):
+    import threading
+
+    from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, IngestServer, StaticDirectory
+    from rwa_sdk.oracle.load import LoadError, check_loopback, load_devices, post_load, sign_readings
+    from rwa_sdk.oracle.reading import ReadingDomain
+
+    with pytest.raises(LoadError):
+        check_loopback("http://192.0.2.10:8787")  # TEST-NET: not loopback
+    check_loopback("http://127.0.0.1:8787")
+    domain = ReadingDomain(31337, "0x" + "12" * 20)
+    devices = load_devices(7, start=int(time.time()) - 10_000)
+    items = sign_readings(devices, 140, domain, ASSET)
+    store = open_store(str(tmp_path / "load.db"))
+    server = IngestServer(("127.0.0.1", 0), Ingestor(store, StaticDirectory(
+        {d.signer.address: DeviceInfo(ASSET, 10**9, 1, 0) for d in devices}), domain))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = post_load(server.url, items, per_request=9, clients=3)
+        assert (result.accepted, result.rejected, result.errors, result.readings) == (140, 0, 0, 140)
+        assert store.counts()["readings_pending"] == 140 and result.rate > 0
+        again = post_load(server.url, items[:20], per_request=20, clients=1, max_s=5)
+        assert again.duplicate == 20  # resent readings are acknowledged, stored once
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
