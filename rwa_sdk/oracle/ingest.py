@@ -162,20 +162,16 @@ class Ingestor:
         results: list[Result | None] = [c if isinstance(c, Result) else None for c in checked]
         with self._lock:
             fresh: list[int] = []
-            pending_last: dict[bytes, int] = {}
-            pending_digest: dict[tuple[bytes, int], bytes] = {}
             for i, c in enumerate(checked):
                 if isinstance(c, Result):
                     continue
                 reading, _sig, digest = c
                 dev, seq = reading.device, reading.seq
-                last = pending_last.get(dev, self._last_seq.get(dev, -1))
-                if seq > last:
-                    pending_last[dev] = seq
-                    pending_digest[(dev, seq)] = digest
+                last = self._last_seq.get(dev, -1)  # committed: never above the store's (other workers share it)
+                if seq > last:  # the store transaction decides, in order, against the device's stored state
                     fresh.append(i)
                     continue
-                known = pending_digest.get((dev, seq)) or self.store.existing_digest(dev, seq)
+                known = self.store.existing_digest(dev, seq)
                 if known is None:
                     results[i] = Result(Status.REJECTED, Reason.SEQ_NOT_INCREASING, f"last seq is {last}")
                 elif known == digest:
@@ -194,7 +190,7 @@ class Ingestor:
                     for i, outcome in zip(fresh, outcomes):
                         reading = checked[i][0]  # type: ignore[index]
                         results[i] = self._outcome(outcome, reading)
-                        if outcome is InsertOutcome.INSERTED:
+                        if outcome in (InsertOutcome.INSERTED, InsertOutcome.DUPLICATE):
                             inserted_last[reading.device] = max(reading.seq, inserted_last.get(reading.device, -1))
                     for dev, seq in inserted_last.items():
                         if seq > self._last_seq.get(dev, -1):

@@ -254,7 +254,8 @@ def test_simulate_registers_its_devices_and_streams_accepted_readings(world, dae
 
 def test_proof_endpoint_serves_what_the_cli_prints_and_it_verifies_on_chain(world, daemon):
     devices = world.fresh_devices(2, seed=41)
-    sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4)
+    lead = max(0.0, world.chain.timestamp() - time.time())  # the chain's clock runs ahead of the wall's
+    sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4, clock=lambda: time.time() + lead)
     stats = sim.run(threading.Event(), duration_s=1.5)
     assert sim.resend_unacked()
     assert stats.rejected == 0, stats.reasons

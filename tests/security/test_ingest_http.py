@@ -163,12 +163,12 @@ def test_one_reading_requests_arriving_together_share_a_commit_and_are_acked_onl
 
 def test_uint_fields_accept_numbers_decimal_and_hex_strings_and_nothing_looser(server):
     dev = DEVICES[7]
-    t = int(time.time()) - 2_000
-    items = [signed_item(dev, seq, end=t + seq) for seq in (901, 902, 903)]
+    t = int(time.time()) - 20_000
+    items = [signed_item(dev, seq, end=t + 10 * seq) for seq in (901, 902, 903)]  # periods end to end
     items[1] = {**items[1], "seq": "902", "periodEnd": str(items[1]["periodEnd"]), "flags": "0"}
     items[2] = {**items[2], "seq": "0x387", "energyWh": "0x5", "meterWh": hex(items[2]["meterWh"]).upper()
                 .replace("0X", "0x")}
-    loose = [{**signed_item(dev, 904, end=t + 904), "seq": v} for v in ("+904", " 904", "904.0", "9_04", "0x", "", "0x" + "f" * 65,
+    loose = [{**signed_item(dev, 904, end=t + 9_040), "seq": v} for v in ("+904", " 904", "904.0", "9_04", "0x", "", "0x" + "f" * 65,
                                                          "٩٠٤", 904.0, True)]
     status, answer = post_readings(server, items + loose)
     assert status == 200
