@@ -18,12 +18,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from . import toolchain
-from .commands.common import emit
-from .compiler import CompilationError, compile_project
-from .errors import ContractError
+from .commands.common import CommandError, emit, handle_errors, network_options
 
 console = Console(stderr=True)
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 class LazyGroup(click.Group):
@@ -31,6 +29,7 @@ class LazyGroup(click.Group):
 
     lazy = {
         "asset": "rwa_sdk.commands.asset:asset_cli",
+        "dev": "rwa_sdk.commands.dev:dev_cli",
         "investor": "rwa_sdk.commands.investor:investor_cli",
         "oracle": "rwa_sdk.oracle.cli:oracle_cli",
         "revenue": "rwa_sdk.commands.revenue:revenue_cli",
@@ -48,11 +47,56 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list without importing any lazy module (``rwa --help`` stays instant)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, _lazy_summary(self.lazy[name])))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width - 6 - max(map(len, self.lazy)))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
-@click.group(cls=LazyGroup)
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Ctrl-C ends any command with exit code 130 (128 + SIGINT) and one line, not a traceback."""
+        try:
+            return super().main(*args, **kwargs)
+        except KeyboardInterrupt:
+            console.print("interrupted", highlight=False)
+            sys.exit(130)
+
+
+def _lazy_summary(target: str) -> str:
+    """First docstring line of a lazy command's function, read from its source (not imported)."""
+    import ast
+    from pathlib import Path
+
+    module, attribute = target.split(":")
+    # the file, found without importing its package (rwa_sdk.twin's __init__ alone loads pandas and scipy)
+    base = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:])
+    try:
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        tree = None
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attribute:
+            doc = ast.get_docstring(node) or ""
+            return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+    return ""
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="rwa-sdk")
 def main() -> None:
-    """rwa-sdk: tokenize new-energy assets as ERC-3643 security tokens."""
+    """rwa-sdk: tokenize new-energy assets as ERC-3643 security tokens.
+
+    A first session: `rwa node &`, then `rwa asset create examples/solar-5mw.toml --network localhost`
+    (README.md walks through the rest)."""
 
 
 @main.command("toolchain")
@@ -60,6 +104,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def toolchain_cmd(register: bool, as_json: bool) -> None:
     """Show which solc, node and anvil are used, and where they are."""
+    from . import toolchain
+
     report = toolchain.describe()
     if register:
         report["registered"] = str(toolchain.register_with_solcx(toolchain.find_solc()))
@@ -73,15 +119,19 @@ def toolchain_cmd(register: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def compile_cmd(force: bool, as_json: bool) -> None:
     """Compile contracts/ into Hardhat-format artifacts/ (cached by content hash)."""
+    from rich.markup import escape
+
+    from .compiler import CompilationError, compile_project
+
     try:
         with console.status("resolving sources") as status:
             result = compile_project(force=force, on_progress=status.update)
     except CompilationError as error:
         for diagnostic in error.diagnostics:
-            console.print(f"[red]{diagnostic}[/red]", highlight=False)
+            console.print(f"[red]{escape(str(diagnostic))}[/red]", highlight=False)
         sys.exit(1)
     for warning in result.warnings:
-        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(str(warning))}[/yellow]", highlight=False)
     summary = {
         "artifacts": len(result.artifacts),
         "cached": result.cached,
@@ -91,22 +141,40 @@ def compile_cmd(force: bool, as_json: bool) -> None:
 
 
 @main.command("node")
-@click.option("--port", type=int, default=8545, show_default=True)
+@click.option("--port", type=int, default=None,
+              help="Default 8545, or the port of RWA_LOCALHOST_URL (where --network localhost points).")
 @click.option("--block-time", type=float, default=None, help="Seconds between blocks (default: mine on demand).")
-def node_cmd(port: int, block_time: float | None) -> None:
-    """Start a local Anvil and keep it running until Ctrl-C."""
-    from .anvil import AnvilNode
+def node_cmd(port: int | None, block_time: float | None) -> None:
+    """Start a local Anvil and keep it running until Ctrl-C (--network localhost talks to it)."""
+    import socket
+    from urllib.parse import urlsplit
 
-    node = AnvilNode(port, block_time=block_time).start()
-    console.print(f"anvil listening on {node.url} (chain id {node.chain_id}); Ctrl-C to stop")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from .anvil import AnvilError, AnvilNode
+    from .chain import local_url
+
+    port = port or urlsplit(local_url()).port or 8545
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise CommandError(f"port {port} on 127.0.0.1 is already in use (another `rwa node`?): stop it, "
+                               "or pick another with --port") from None
     try:
-        while node.process and node.process.poll() is None:
+        node = AnvilNode(port, block_time=block_time).start()
+    except AnvilError as error:
+        raise CommandError(str(error)) from None
+    console.print(f"anvil listening on {node.url} (chain id {node.chain_id}); Ctrl-C to stop", highlight=False)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    code = None
+    try:
+        while node.process and (code := node.process.poll()) is None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         node.stop()
+    if code:
+        raise CommandError(f"anvil exited with code {code}")
 
 
 @main.command("demo")
@@ -117,9 +185,13 @@ def demo_cmd(spec_path: str | None, as_json: bool) -> None:
     """The end-to-end scenario on a private Anvil: plant to payout (what `make demo` runs)."""
     from pathlib import Path
 
+    import contextlib
+
     from .demo import main as run_demo
 
-    report = run_demo(Path(spec_path) if spec_path else None)
+    story = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with story:  # --json: stdout carries the JSON only, the story goes to stderr
+        report = run_demo(Path(spec_path) if spec_path else None)
     if as_json:
         click.echo(json.dumps(report))
 
@@ -127,27 +199,43 @@ def demo_cmd(spec_path: str | None, as_json: bool) -> None:
 @main.command("deploy")
 @click.argument("artifact")
 @click.argument("args", nargs=-1)
-@click.option("--network", default="anvil", show_default=True, help="anvil, hardhat, localhost or an RPC URL.")
 @click.option("--name", default=None, help="Record name in deployments/<chainId>.json.")
 @click.option("--force", is_flag=True, help="Deploy even if an identical deployment exists.")
-@click.option("--keystore", type=click.Path(exists=True, dir_okay=False), default=None)
+@network_options
 @click.option("--json", "as_json", is_flag=True)
-def deploy_cmd(artifact: str, args: tuple[str, ...], network: str, name: str | None, force: bool,
-               keystore: str | None, as_json: bool) -> None:
+@handle_errors
+def deploy_cmd(artifact: str, args: tuple[str, ...], name: str | None, force: bool, target: Any,
+               as_json: bool) -> None:
     """Deploy ARTIFACT with constructor ARGS (JSON values, e.g. '"USD Coin"' 6 '["0x.."]')."""
-    from .chain import connect
-    from .deploy import deploy
+    from eth_abi.exceptions import EncodingError
+    from web3.exceptions import Web3ValidationError
 
-    compile_project()
+    from .artifacts import ArtifactNotFound
+    from .commands.common import open_chain
+    from .deploy import Deployments, deploy
+
     values = [_parse_arg(a) for a in args]
-    with connect(network, keystore=keystore) as chain:
+    compile_with_status()
+    with open_chain(target) as chain:
+        if not chain.accounts:
+            raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE (or --keystore FILE)")
+        records = Deployments(chain.chain_id, target.deployments or chain.records_dir)
         try:
-            result = deploy(chain, artifact, *values, name=name, force=force)
-        except ContractError as error:
-            console.print(f"[red]reverted: {error}[/red]", highlight=False)
-            sys.exit(1)
+            result = deploy(chain, artifact, *values, name=name, force=force, deployments=records)
+        except ArtifactNotFound as error:
+            raise CommandError(str(error)) from None
+        except (TypeError, ValueError, OverflowError, EncodingError, Web3ValidationError) as error:  # bad ARGS
+            raise CommandError(f"constructor arguments for {artifact}: {str(error).splitlines()[0][:300]}") from None
         record = dict(result.record.__dict__, skipped=result.skipped, chain_id=chain.chain_id)
-        emit(record, as_json, "deployment")
+    emit(record, as_json, "deployment")
+
+
+def compile_with_status() -> Any:
+    """Compile (cached) with a progress line on stderr: a cold compile takes tens of seconds."""
+    from .compiler import compile_project
+
+    with console.status("compiling contracts (cached after the first time)") as status:
+        return compile_project(on_progress=status.update)
 
 
 def _parse_arg(raw: str) -> Any:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
     from eth_account.signers.local import LocalAccount
@@ -46,20 +47,28 @@ class CommandError(click.ClickException):
     """A failure the user can act on: printed in red on stderr, exit code 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        stderr.print(f"[red]error: {self.message}[/red]", highlight=False, markup=True, soft_wrap=True)
+        from rich.markup import escape
+
+        stderr.print(f"[red]error: {escape(self.message)}[/red]", highlight=False, markup=True, soft_wrap=True)
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where a command runs: the network, whether dev keys may sign, where records live."""
+    """Where a command runs: the network, whether dev keys may sign, where records live, whose key signs."""
 
     network: str
     dev_accounts: bool
     deployments: Path | None
+    keystore: Path | None = None
+    investor_keystore: Path | None = None
 
 
 def network_options(command: Callable) -> Callable:
-    """``--network``, ``--dev-accounts`` and ``--deployments``, folded into one ``target`` argument."""
+    """``--network``, ``--dev-accounts``, ``--deployments`` and the key options, folded into one ``target``.
+
+    Every command takes the same key options: ``--keystore`` (``RWA_KEYSTORE``; else
+    ``RWA_PRIVATE_KEY``) for the issuer's roles, ``--investor-keystore`` (``RWA_INVESTOR_KEYSTORE``;
+    else ``RWA_INVESTOR_KEY``) for investor-side commands."""
 
     @click.option("--network", default="anvil", show_default=True, envvar="RWA_NETWORK",
                   help="anvil (throw-away node), localhost, hardhat or an RPC URL.")
@@ -67,9 +76,17 @@ def network_options(command: Callable) -> Callable:
                   help="Sign with the public development accounts on an RPC URL (chain id 31337 only).")
     @click.option("--deployments", "deployments_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Folder of <chainId>.assets.json records (default: ./deployments of the project).")
+    @click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="RWA_KEYSTORE",
+                  help="Issuer key: an encrypted eth-account keyfile (password: RWA_KEYSTORE_PASSWORD or a prompt); "
+                       "else RWA_PRIVATE_KEY.")
+    @click.option("--investor-keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  envvar="RWA_INVESTOR_KEYSTORE",
+                  help="Investor key for investor-side commands: a keyfile; else RWA_INVESTOR_KEY.")
     @functools.wraps(command)
-    def wrapper(*args: Any, network: str, dev_accounts: bool, deployments_dir: Path | None, **kwargs: Any) -> Any:
-        return command(*args, target=Target(network, dev_accounts, deployments_dir), **kwargs)
+    def wrapper(*args: Any, network: str, dev_accounts: bool, deployments_dir: Path | None, keystore: Path | None,
+                investor_keystore: Path | None, **kwargs: Any) -> Any:
+        target = Target(network, dev_accounts, deployments_dir, keystore, investor_keystore)
+        return command(*args, target=target, **kwargs)
 
     return wrapper
 
@@ -111,11 +128,37 @@ def handle_errors(command: Callable) -> Callable:
         except SpecError as error:
             raise CommandError(f"spec error: {error}") from None
         except (AssetError, ChainError) as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(_without_urls(str(error))) from None
         except (Web3Exception, ConnectionError) as error:  # the node, not the contract, failed
-            raise CommandError(f"node error: {type(error).__name__}: {_without_urls(str(error))}") from None
+            raise CommandError(f"node error: {type(error).__name__}: {one_line(_without_urls(str(error)))}") from None
+        except Exception as error:
+            if is_transport_error(error):
+                raise CommandError(transport_message(error)) from None
+            raise
 
     return wrapper
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def is_transport_error(error: BaseException) -> bool:
+    """The node could not be reached or timed out (requests, urllib3, aiohttp, sockets), not a revert."""
+    import socket
+
+    module = type(error).__module__ or ""
+    if isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    return module.split(".")[0] in ("requests", "urllib3", "aiohttp", "http")
+
+
+def transport_message(error: BaseException) -> str:
+    """``cannot reach the node (ConnectionError: ...)``, with every URL reduced to scheme://host:port."""
+    detail = one_line(_without_urls(str(error)), 200)
+    return (f"cannot reach the node ({type(error).__name__}: {detail}); is it running? "
+            "`rwa node` starts one for --network localhost")
 
 
 def in_words(error: Exception) -> str:
@@ -126,7 +169,13 @@ def in_words(error: Exception) -> str:
     if not name or name == "ContractError" or isinstance(error, (Revert, Panic, UnknownError, TransactionFailed)):
         return ""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
-    return " (" + " ".join(w if w.isupper() or any(c.isdigit() for c in w) else w.lower() for w in words) + ")"
+    text = " ".join(w if w.isupper() or any(c.isdigit() for c in w) else w.lower() for w in words)
+    values = error.args_dict
+    if name == "BelowMinimum" and values.get("minimum", 0) >= 10**6:  # the vault's minimum ticket, in USDC units
+        text += f": {usdc(values['amount'])} < minimum {usdc(values['minimum'])}"
+    elif name == "PeriodCapExceeded":
+        text += f": {usdc(values['total'])} would exceed the period's cap of {usdc(values['cap'])}"
+    return f" ({text})"
 
 
 # -- connecting ---------------------------------------------------------------------------------
@@ -138,7 +187,7 @@ def open_chain(target: Target) -> Iterator[Chain]:
     from ..anvil import DEV_PRIVATE_KEYS
     from ..chain import connect
 
-    chain = connect(target.network)
+    chain = connect(target.network, keystore=target.keystore)
     try:
         if target.dev_accounts:
             if chain.chain_id != DEV_CHAIN_ID:
@@ -147,7 +196,22 @@ def open_chain(target: Target) -> Iterator[Chain]:
             chain.accounts[:] = [Account.from_key(key) for key in DEV_PRIVATE_KEYS]
         yield chain
     finally:
+        report_signers(chain)
         chain.close()
+
+
+def report_signers(chain: Chain, roles: Any = None) -> None:
+    """On stderr: which account signed how many transactions (addresses only, never a key)."""
+    if not chain.sent_by:
+        return
+    names: dict[str, list[str]] = {}
+    if roles is not None:
+        for role in ("owner", "agent", "claim_signer", "operator", "relayer", "treasury"):
+            names.setdefault(getattr(roles, role).address, []).append(role.replace("_", " "))
+    parts = [f"{address}" + (f" ({', '.join(names[address])})" if address in names else "") + f": {count}"
+             for address, count in chain.sent_by.items()]
+    stderr.print("signed by " + "; ".join(parts) + " transaction(s)", highlight=False, soft_wrap=True)
+    chain.sent_by.clear()
 
 
 @contextlib.contextmanager
@@ -158,7 +222,7 @@ def open_asset(target: Target, symbol: str, read_only: bool = False) -> Iterator
     never signs (they only call views)."""
     from eth_account import Account
 
-    from ..asset import Asset, AssetRoles
+    from ..asset import Asset, AssetError, AssetRoles
 
     with open_chain(target) as chain:
         roles = None
@@ -167,26 +231,35 @@ def open_asset(target: Target, symbol: str, read_only: bool = False) -> Iterator
                 raise CommandError("no signing key: set RWA_PRIVATE_KEY or RWA_KEYSTORE "
                                    "(or use a local network: anvil, localhost, --dev-accounts)")
             roles = AssetRoles(*[Account.create()] * 6)
-        asset = Asset.load(chain, symbol, roles=roles, deployments_dir=target.deployments)
-        if not chain.w3.eth.get_code(asset.addresses.token):
-            hint = (" (--network anvil starts a fresh node for every command: run `rwa node` and use "
+        try:
+            asset = Asset.load(chain, symbol, roles=roles, deployments_dir=target.deployments)
+        except AssetError as error:
+            hint = (" (--network anvil starts a fresh, empty node for every command: run `rwa node` and use "
                     "--network localhost)" if target.network == "anvil" else "")
-            raise CommandError(f"{symbol} is recorded for chain {chain.chain_id} but its token "
-                               f"{asset.addresses.token} has no code on this node{hint}")
-        yield asset
+            raise CommandError(f"{error}{hint}") from None
+        try:
+            yield asset
+        finally:
+            report_signers(chain, asset.roles)
 
 
-def investor_account() -> LocalAccount:
-    """The investor's key, from ``RWA_INVESTOR_KEY`` (never echoed)."""
-    from eth_account import Account
+def investor_account(target: Target | None = None) -> LocalAccount:
+    """The investor's key: ``--investor-keystore``/``RWA_INVESTOR_KEYSTORE``, else ``RWA_INVESTOR_KEY`` (never echoed)."""
+    from ..chain import ChainError, load_keystore, parse_private_key
 
-    key = os.environ.get(INVESTOR_KEY_ENV)
-    if not key:
-        raise CommandError(f"set {INVESTOR_KEY_ENV} to the investor's private key")
     try:
-        return Account.from_key(key)
-    except (ValueError, TypeError):
-        raise CommandError(f"{INVESTOR_KEY_ENV} is not a valid private key") from None
+        if target is not None and target.investor_keystore:
+            account = load_keystore(target.investor_keystore)
+        else:
+            key = os.environ.get(INVESTOR_KEY_ENV)
+            if not key:
+                raise CommandError(f"no investor key: set {INVESTOR_KEY_ENV} to the investor's private key or "
+                                   "pass --investor-keystore FILE")
+            account = parse_private_key(key, INVESTOR_KEY_ENV)
+    except ChainError as error:
+        raise CommandError(str(error)) from None
+    stderr.print(f"investor: {account.address}", highlight=False)
+    return account
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -201,11 +274,17 @@ def parse_usd(value: str) -> Decimal:
 
 
 def checksum(wallet: str) -> str:
-    from eth_utils import is_address, to_checksum_address
+    """The checksummed address; a mixed-case address must carry a valid EIP-55 checksum (it catches typos)."""
+    from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
-    if not is_address(wallet):
-        raise CommandError(f"{wallet!r} is not an address")
-    return to_checksum_address(wallet)
+    text = wallet.strip()
+    if not is_hex_address(text):
+        raise CommandError(f"{wallet!r} is not an address (0x and 40 hex digits)")
+    digits = text[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(text):
+        raise CommandError(f"{wallet} has a bad EIP-55 checksum: a digit or letter is probably mistyped "
+                           "(check it, or write the address all in lower case to skip the check)")
+    return to_checksum_address(text)
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -219,7 +298,7 @@ def emit(data: Any, as_json: bool, title: str = "") -> None:
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in pairs:
-        table.add_row(key, value)
+        table.add_row(Text(key), Text(value))  # Text: a value such as "[compliance]" is not markup
     _print(table, [[k for k, _ in pairs], [v for _, v in pairs]])
 
 
@@ -234,7 +313,7 @@ def emit_rows(rows: Sequence[dict[str, Any]], as_json: bool, title: str = "", co
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row.get(column, "")) for column in columns))
+        table.add_row(*(Text(str(row.get(column, ""))) for column in columns))
     _print(table, [[c, *values] for c, values in zip(columns, cells)])
 
 
@@ -263,3 +342,10 @@ def tx(sent: Any) -> dict[str, Any]:
 def usd(units: int) -> str:
     """Stablecoin base units (6 decimals) as exact dollars."""
     return str(Decimal(units).scaleb(-6).normalize())
+
+
+def usdc(units: int) -> str:
+    """``1,000 USDC`` / ``1,250.5 USDC``: base units (6 decimals) with separators and the unit, for people."""
+    value = Decimal(units).scaleb(-6)
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return f"{text} USDC"
