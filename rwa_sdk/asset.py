@@ -50,7 +50,7 @@ from .settlement.revenue import (
 )
 from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
 from .settlement.subscription import SubscriptionVault
-from .spec import AssetSpec, country_code, parse_spec, read_spec_file
+from .spec import AssetSpec, country_code, parse_spec, read_spec_file, with_country_names
 from .token import (
     AssetToken,
     Onboarding,
@@ -399,7 +399,7 @@ class Asset:
 
     def eligibility(self, wallet: str, amount: int = 1) -> tuple[str, ...]:
         """Why ``wallet`` could not receive ``amount`` newly issued tokens (empty: it can)."""
-        return tuple(self.token.can_mint(wallet, amount).reasons)
+        return tuple(with_country_names(r) for r in self.token.can_mint(wallet, amount).reasons)
 
     def subscribe(self, investor: LocalAccount, amount_usd: Decimal | int) -> int:
         """Investor pays ``amount_usd`` by permit (no approve transaction); returns the request id.

@@ -247,6 +247,22 @@ class Chain:
         self.close()
 
 
+LOCAL_NODE_PATIENCE_S = 10.0  # `rwa node &` then a command at once: the node may still be starting
+
+
+def _answers(w3: Web3, patience_s: float) -> bool:
+    """Whether the node answers, waiting up to ``patience_s`` for a local one that is starting."""
+    import time
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        if w3.is_connected():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
 def local_url() -> str:
     """Where ``localhost``/``hardhat`` point: 127.0.0.1:8545, or ``RWA_LOCALHOST_URL`` (a node on another port)."""
     return os.environ.get("RWA_LOCALHOST_URL") or NETWORKS["localhost"]
@@ -341,8 +357,9 @@ def connect(
             raise ChainError(f"unknown network {target!r}: use anvil, hardhat, localhost or an RPC URL")
     try:
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 60}))
-        if not w3.is_connected():
-            raise ChainError(f"no node answers at {redact_url(url)}")
+        if not _answers(w3, patience_s=LOCAL_NODE_PATIENCE_S if target in NETWORKS else 0):
+            hint = ": start one with `rwa node` (in another terminal, or `rwa node &`)" if target in NETWORKS else ""
+            raise ChainError(f"no node answers at {redact_url(url)}{hint}")
         accounts = _accounts_from_env(keystore, password, private_key)
         if not accounts and (target in NETWORKS or node is not None):
             chain_id = w3.eth.chain_id

@@ -222,6 +222,13 @@ def country_label(code: int) -> str:
     return f"{country.alpha2} ({country.apolitical_name}, {int(country.numeric)})"
 
 
+def with_country_names(text: str) -> str:
+    """``country (840)`` in a rule's words becomes ``country US (United States of America, 840)``."""
+    import re
+
+    return re.sub(r"country \((\d{1,3})\)", lambda m: f"country {country_label(int(m.group(1)))}", text)
+
+
 def parse_spec(data: dict) -> AssetSpec:
     """Validate a spec already loaded into a dict (unknown sections and keys are errors)."""
     root = _Reader(data)

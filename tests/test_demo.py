@@ -15,7 +15,7 @@ def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
     out = run.stdout
     assert re.search(r"token\s+0x[0-9a-fA-F]{40}", out)
     assert re.search(r"Claire \(FR\)\s+refused: .*risk tier 2, below the token's risk level 3", out)
-    assert re.search(r"Dan \(US\)\s+refused: .*country \(840\)", out)
+    assert re.search(r"Dan \(US\)\s+refused: .*country US \(United States of America, 840\)", out)
     assert "100,000 SUN5 minted to 2 holders" in out
     assert "14,400 signed readings verified and stored, 14,400 acknowledged" in out
     assert "verifyReading = True" in out

@@ -75,7 +75,9 @@ def network_options(command: Callable) -> Callable:
     @click.option("--dev-accounts", is_flag=True,
                   help="Sign with the public development accounts on an RPC URL (chain id 31337 only).")
     @click.option("--deployments", "deployments_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Folder of <chainId>.assets.json records (default: ./deployments of the project).")
+                  envvar="RWA_DEPLOYMENTS",
+                  help="Folder of <chainId>.assets.json records (default: the project's deployments/; "
+                       "--network anvil: a temporary one).")
     @click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="RWA_KEYSTORE",
                   help="Issuer key: an encrypted eth-account keyfile (password: RWA_KEYSTORE_PASSWORD or a prompt); "
                        "else RWA_PRIVATE_KEY.")

@@ -16,7 +16,9 @@ amount_argument = click.argument("amount", type=click.IntRange(min=1))
 def refuse_unless(check: Any, what: str) -> None:
     """Say why the compliance rules refuse a move (the token itself would only say "not compliant")."""
     if not check.allowed:
-        raise CommandError(f"refused: {what}: " + "; ".join(check.reasons))
+        from ..spec import with_country_names
+
+        raise CommandError(f"refused: {what}: " + "; ".join(with_country_names(r) for r in check.reasons))
 
 
 @click.group("token")
@@ -97,12 +99,15 @@ def can_transfer_cmd(source: str, to: str, amount: int, symbol: str, target: Tar
     with open_asset(target, symbol, read_only=True) as asset:
         issuing = int(source, 16) == 0
         check = asset.token.can_mint(to, amount) if issuing else asset.token.can_transfer(source, to, amount)
+    from ..spec import with_country_names
+
+    reasons = [with_country_names(r) for r in check.reasons]
     if as_json:
-        emit({"allowed": check.allowed, "reasons": list(check.reasons)}, True)
+        emit({"allowed": check.allowed, "reasons": reasons}, True)
     elif check.allowed:
         click.echo(f"allowed: {source} may transfer {amount} {symbol} to {to}")
     else:
         click.echo(f"refused: {source} may not transfer {amount} {symbol} to {to}")
-        for reason in check.reasons:
+        for reason in reasons:
             click.echo(f"  - {reason}")
     sys.exit(0 if check.allowed else 1)
