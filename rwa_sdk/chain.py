@@ -270,9 +270,13 @@ def local_url() -> str:
 
 def redact_url(url: str) -> str:
     """``scheme://host:port`` only: providers often put an API key in the path, query or user info."""
+    url = url.rstrip(".,;:!?")
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
     hidden = "/…" if (parts.path.strip("/") or parts.query or parts.username) else ""
     return f"{parts.scheme}://{host}{port}{hidden}"
 
@@ -356,11 +360,11 @@ def connect(
         if not url.startswith(("http://", "https://")):
             raise ChainError(f"unknown network {target!r}: use anvil, hardhat, localhost or an RPC URL")
     try:
+        accounts = _accounts_from_env(keystore, password, private_key)  # a bad key fails before any network
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 60}))
         if not _answers(w3, patience_s=LOCAL_NODE_PATIENCE_S if target in NETWORKS else 0):
             hint = ": start one with `rwa node` (in another terminal, or `rwa node &`)" if target in NETWORKS else ""
             raise ChainError(f"no node answers at {redact_url(url)}{hint}")
-        accounts = _accounts_from_env(keystore, password, private_key)
         if not accounts and (target in NETWORKS or node is not None):
             chain_id = w3.eth.chain_id
             if chain_id != DEV_CHAIN_ID:  # the development keys are public: never on a real chain

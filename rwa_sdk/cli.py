@@ -61,13 +61,28 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Ctrl-C ends any command with exit code 130 (128 + SIGINT) and one line, not a traceback."""
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every subcommand's failures (``rwa oracle`` included) as one line; RWA_DEBUG=1 keeps tracebacks."""
+        import os
+
+        from .commands.common import _without_urls, is_transport_error, one_line, translate
+
         try:
-            return super().main(*args, **kwargs)
-        except KeyboardInterrupt:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
             console.print("interrupted", highlight=False)
-            sys.exit(130)
+            raise click.exceptions.Exit(130) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as error:
+            if os.environ.get("RWA_DEBUG"):
+                raise
+            translated = translate(error)
+            if translated is None and not is_transport_error(error):
+                translated = CommandError(f"unexpected {type(error).__name__}: "
+                                          f"{one_line(_without_urls(str(error)), 200)} "
+                                          "(RWA_DEBUG=1 shows the traceback)")
+            raise translated from None
 
 
 def _lazy_summary(target: str) -> str:

@@ -116,29 +116,45 @@ def handle_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from web3.exceptions import Web3Exception
-
-        from ..asset import AssetError
-        from ..chain import ChainError
-        from ..errors import ContractError
-        from ..spec import SpecError
-
         try:
             return command(*args, **kwargs)
-        except ContractError as error:
-            raise CommandError(f"transaction reverted: {error}{in_words(error)}") from None
-        except SpecError as error:
-            raise CommandError(f"spec error: {error}") from None
-        except (AssetError, ChainError) as error:
-            raise CommandError(_without_urls(str(error))) from None
-        except (Web3Exception, ConnectionError) as error:  # the node, not the contract, failed
-            raise CommandError(f"node error: {type(error).__name__}: {one_line(_without_urls(str(error)))}") from None
-        except Exception as error:
-            if is_transport_error(error):
-                raise CommandError(transport_message(error)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
             raise
+        except Exception as error:
+            translated = translate(error)
+            if translated is None:
+                raise
+            raise translated from None
 
     return wrapper
+
+
+def translate(error: BaseException) -> CommandError | None:
+    """The one line a failure deserves (``None``: a bug, let it show). URLs lose their secrets."""
+    from web3.exceptions import Web3Exception
+
+    from ..asset import AssetError
+    from ..chain import ChainError
+    from ..errors import ContractError
+    from ..spec import SpecError
+
+    if isinstance(error, ContractError):
+        return CommandError(f"transaction reverted: {_without_urls(str(error))}{in_words(error)}")
+    if isinstance(error, SpecError):
+        return CommandError(f"spec error: {error}")
+    if isinstance(error, (AssetError, ChainError)):
+        return CommandError(_without_urls(str(error)))
+    if is_transport_error(error):
+        return CommandError(transport_message(error))
+    if isinstance(error, Web3Exception):  # the node, not the contract, failed
+        return CommandError(f"node error: {type(error).__name__}: {one_line(_without_urls(str(error)))}")
+    try:
+        from ..oracle.store import StoreError
+    except ImportError:  # pragma: no cover
+        StoreError = ()  # type: ignore[assignment]  # noqa: N806
+    if isinstance(error, (StoreError, FileNotFoundError, PermissionError, IsADirectoryError)):
+        return CommandError(one_line(_without_urls(str(error))))
+    return None
 
 
 def one_line(text: str, limit: int = 300) -> str:
