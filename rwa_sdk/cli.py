@@ -16,11 +16,10 @@ import time
 from typing import Any
 
 import click
-from rich.console import Console
 
-from .commands.common import CommandError, emit, handle_errors, network_options
+from .commands.common import CommandError, LazyConsole, emit, handle_errors, network_options
 
-console = Console(stderr=True)
+console = LazyConsole(stderr=True)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -87,22 +86,21 @@ class LazyGroup(click.Group):
 
 def _lazy_summary(target: str) -> str:
     """First docstring line of a lazy command's function, read from its source (not imported)."""
-    import ast
+    import re
     from pathlib import Path
 
     module, attribute = target.split(":")
     # the file, found without importing its package (rwa_sdk.twin's __init__ alone loads pandas and scipy)
     base = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:])
+    source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
     try:
-        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        tree = None
-    for node in ast.walk(tree) if tree else ():
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attribute:
-            doc = ast.get_docstring(node) or ""
-            return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
-    return ""
+        text = source.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    # a regex, not ast: parsing every command module would cost more than the rest of `rwa --help`
+    match = re.search(rf"^def {re.escape(attribute)}\(.*?\).*?:\s*\n\s+[rRuU]?(?:\"\"\"|''')\s*([^\n]*)", text,
+                      re.MULTILINE | re.DOTALL)
+    return match.group(1).strip().removesuffix('"""').rstrip(".") if match else ""
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)

@@ -28,9 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
     from eth_account.signers.local import LocalAccount
@@ -40,7 +37,24 @@ if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
 
 DEV_CHAIN_ID = 31337
 INVESTOR_KEY_ENV = "RWA_INVESTOR_KEY"
-stderr = Console(stderr=True)
+
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich costs more than `rwa --help` may take."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+stderr = LazyConsole(stderr=True)
 
 
 class CommandError(click.ClickException):
@@ -311,6 +325,9 @@ def emit(data: Any, as_json: bool, title: str = "") -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     pairs = [(str(k), str(v)) for k, v in (data.items() if isinstance(data, dict) else enumerate(data))]
     table = Table(title=title or None, show_header=False)
     table.add_column(no_wrap=True)
@@ -325,6 +342,9 @@ def emit_rows(rows: Sequence[dict[str, Any]], as_json: bool, title: str = "", co
     if as_json:
         click.echo(json.dumps(list(rows), indent=2, default=str))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     columns = list(columns or (rows[0].keys() if rows else ()))
     cells = [[str(row.get(column, "")) for row in rows] for column in columns]
     table = Table(title=title or None)
@@ -335,8 +355,10 @@ def emit_rows(rows: Sequence[dict[str, Any]], as_json: bool, title: str = "", co
     _print(table, [[c, *values] for c, values in zip(columns, cells)])
 
 
-def _print(table: Table, columns: Sequence[Sequence[str]]) -> None:
+def _print(table: Any, columns: Sequence[Sequence[str]]) -> None:
     """Print wide enough that no address or hash is folded (a pipe or narrow terminal defaults to 80)."""
+    from rich.console import Console
+
     needed = sum(max((len(v) for v in column), default=0) + 3 for column in columns) + 1
     console = Console()
     if needed > console.width:
