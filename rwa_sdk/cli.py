@@ -105,11 +105,19 @@ def _lazy_summary(target: str) -> str:
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="rwa-sdk")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """rwa-sdk: tokenize new-energy assets as ERC-3643 security tokens.
 
     A first session: `rwa node &`, then `rwa asset create examples/solar-5mw.toml --network localhost`
     (README.md walks through the rest)."""
+    from .toolchain import project_root
+
+    # the oracle's store belongs to the project, not to whichever folder the command runs in
+    # (--db and RWA_ORACLE_DB still win; a default map ranks below both)
+    store = str(project_root() / ".rwa" / "oracle.db")
+    oracle = {name: {"db": store} for name in ("run", "proof", "status", "simulate", "export")}
+    ctx.default_map = {**(ctx.default_map or {}), "oracle": {**oracle, **(ctx.default_map or {}).get("oracle", {})}}
 
 
 @main.command("toolchain")

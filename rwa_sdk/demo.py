@@ -45,7 +45,7 @@ def main(spec_path: Path | None = None) -> dict:
     started = time.perf_counter()
     root = toolchain.project_root()
     spec_path = spec_path or root / "examples" / "solar-5mw.toml"
-    result = compile_project(root)
+    result = compile_project(root, on_progress=lambda message: print(f"{message}…", flush=True))
     print(f"compiled {len(result.artifacts)} contracts ({'cached' if result.cached else f'{result.seconds:.1f} s'})")
     with connect("anvil") as chain, tempfile.TemporaryDirectory() as work:
         work = Path(work)

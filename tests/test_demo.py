@@ -36,7 +36,8 @@ def test_rwa_demo_entry_point_reports_the_same_story_as_json(compiled):
 
     result = CliRunner().invoke(cli.main, ["demo", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # stdout is the JSON alone: the story goes to stderr
+    assert "== 1. Tokenize the plant" in result.stderr and "demo finished" in result.stderr
     assert report["holders"] == 2 and report["supply"] == 100_000
     assert report["readings"] == 14_400 and report["batches"] >= 15
     assert abs(report["paid_usd"] - report["revenue_usd"]) < 1e-6

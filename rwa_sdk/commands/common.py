@@ -168,6 +168,10 @@ def translate(error: BaseException) -> CommandError | None:
         StoreError = ()  # type: ignore[assignment]  # noqa: N806
     if isinstance(error, (StoreError, FileNotFoundError, PermissionError, IsADirectoryError)):
         return CommandError(one_line(_without_urls(str(error))))
+    import sqlite3
+
+    if isinstance(error, sqlite3.Error):
+        return CommandError(f"store error: {one_line(str(error))} (check --db / RWA_ORACLE_DB and its folder)")
     return None
 
 

@@ -284,3 +284,18 @@ def test_rwa_node_stops_on_sigint_with_its_anvil(compiled):
         if process.poll() is None:
             process.kill()
     assert not rpc_answers(f"http://127.0.0.1:{port}")  # anvil is gone with it
+
+
+def test_the_oracle_store_defaults_to_the_project_not_the_working_directory(tmp_path, monkeypatch):
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / ".rwa").mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    result = invoke("oracle", "proof", "0x" + "11" * 20, "1", "--rpc", f"http://127.0.0.1:{free_port()}",
+                    RWA_PROJECT_ROOT=str(project), RWA_ORACLE_DB=None)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(project / ".rwa" / "oracle.db") in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    explicit = invoke("oracle", "proof", "0x" + "11" * 20, "1", "--rpc", f"http://127.0.0.1:{free_port()}",
+                      "--db", str(tmp_path / "mine.db"), RWA_PROJECT_ROOT=str(project))
+    assert str(tmp_path / "mine.db") in explicit.stderr
