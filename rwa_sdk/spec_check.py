@@ -132,6 +132,7 @@ class _TomlLines:
                     index = counters.get(names, 0)
                     counters[names] = index + 1
                     table = (*names, index)
+                    self.lines.setdefault(names, number)  # the array itself starts at its first [[header]]
                 else:
                     table = names
                 self.lines.setdefault(table, number)

@@ -25,6 +25,11 @@ def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
     assert abs(sum(claimed) - deposited) <= 0.02
     energy = float(re.search(r"(\d+\.\d+) MWh x 0.085", out).group(1))
     assert 20 < energy < 80  # 5 MW for three days, clear-sky-with-clouds model
+    from rwa_sdk.twin.readings import read_readings_csv
+
+    kept = read_readings_csv(str(ROOT / ".rwa" / "demo-readings.csv"))  # the twin can read what the demo kept
+    assert len(kept) == 14_400 and abs(kept["energy_wh"].sum() / 1e6 - energy) < 0.01
+    assert "examples/twin_readings.py" in out
 
 
 def test_rwa_demo_entry_point_reports_the_same_story_as_json(compiled):

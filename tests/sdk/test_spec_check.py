@@ -67,7 +67,7 @@ ASSET_NAMES = [(p, s) for p, s in _names(SCHEMA) if p[0] != "site"]
 
 
 @given(st.sampled_from(ASSET_NAMES), st.integers(0, 2), st.integers(0, 40))
-def test_any_misspelt_asset_spec_name_is_refused_with_line_and_the_name_meant(tmp_path_factory, target, how, at):
+def test_property_any_misspelt_asset_spec_name_is_refused_with_line_and_the_name_meant(tmp_path_factory, target, how, at):
     (path, is_section) = target
     wrong = _misspell(path[-1], how, at)
     text, line = _rename_first(ASSET.read_text(), path, wrong)
