@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import click
+from eth_account import Account
 
 from .common import DEV_CHAIN_ID, CommandError, Target, checksum, emit, emit_rows, handle_errors, json_option, \
     network_options, open_asset, open_chain, parse_usd, report_signers, tx, usdc
@@ -24,7 +25,6 @@ def dev_cli() -> None:
 
 def _require_dev_chain(chain, target: Target) -> None:
     from ..anvil import DEV_PRIVATE_KEYS
-    from eth_account import Account
 
     dev_addresses = {Account.from_key(k).address for k in DEV_PRIVATE_KEYS}
     if chain.chain_id != DEV_CHAIN_ID or not chain.accounts or chain.accounts[0].address not in dev_addresses:
@@ -88,8 +88,11 @@ def accounts_cmd(target: Target, as_json: bool) -> None:
     """The development accounts, the asset role each plays, and their public keys (never use them elsewhere)."""
     with open_chain(target) as chain:
         _require_dev_chain(chain, target)
+        from ..anvil import DEV_PRIVATE_KEYS
+
+        public = {Account.from_key(key).address for key in DEV_PRIVATE_KEYS}
         rows = []
-        for index, account in enumerate(chain.accounts):
+        for index, account in enumerate(a for a in chain.accounts if a.address in public):  # never a real key
             rows.append({"index": index, "address": account.address,
                          "role": ROLE_OF_DEV_ACCOUNT[index] if index < len(ROLE_OF_DEV_ACCOUNT) else "free (investor)",
                          "private_key": "0x" + account.key.hex().removeprefix("0x")})

@@ -299,3 +299,33 @@ def test_the_oracle_store_defaults_to_the_project_not_the_working_directory(tmp_
     explicit = invoke("oracle", "proof", "0x" + "11" * 20, "1", "--rpc", f"http://127.0.0.1:{free_port()}",
                       "--db", str(tmp_path / "mine.db"), RWA_PROJECT_ROOT=str(project))
     assert str(tmp_path / "mine.db") in explicit.stderr
+
+
+def test_vault_errors_read_in_usdc_with_decimals():
+    from rwa_sdk import errors
+    from rwa_sdk.commands.common import in_words, usdc
+
+    below = errors.error_class("BelowMinimum")({"amount": 500 * UNIT, "minimum": 1_000 * UNIT})
+    assert in_words(below) == " (below minimum: 500 USDC < minimum 1,000 USDC)"
+    cap = errors.error_class("PeriodCapExceeded")({"period": 0, "cap": 2_000_000 * UNIT, "total": 2_000_000_500_001})
+    assert "2,000,000.500001 USDC would exceed the period's cap of 2,000,000 USDC" in in_words(cap)
+    assert usdc(1_250_500_000) == "1,250.5 USDC" and usdc(0) == "0 USDC"
+
+
+def test_urls_in_messages_keep_only_scheme_host_and_port():
+    from rwa_sdk.chain import redact_url
+    from rwa_sdk.commands.common import _without_urls
+
+    assert redact_url("https://user:pw@rpc.example:8443/v3/KEY?x=1") == "https://rpc.example:8443/…"
+    assert redact_url("http://127.0.0.1:8545:") == "http://127.0.0.1:8545"
+    text = _without_urls("no node answers at https://rpc.example/v3/SECRET, nor at http://h:1/a?k=SECRET2.")
+    assert "SECRET" not in text and "https://rpc.example/…" in text
+
+
+def test_dev_accounts_lists_the_public_keys_and_their_roles(rwa, sun5):
+    result = rwa("dev", "accounts", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["private_key"] for r in rows] == list(DEV_PRIVATE_KEYS)
+    assert rows[1]["address"] == sun5.roles.agent.address and rows[1]["role"] == "agent"
+    assert rows[9]["role"] == "free (investor)"
