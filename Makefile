@@ -9,14 +9,19 @@ PYTEST_ARGS ?=
 
 setup: $(VENV)/.installed node_modules/.installed
 
+# Quiet installs: pip and npm print only errors (no root, version-check or deprecation chatter).
+PIP_QUIET := PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_WARN_SCRIPT_LOCATION=1
+PATH_HINT := @echo "rwa is installed as $(VENV)/bin/rwa: call it by that path, or 'source $(VENV)/bin/activate' to put it on PATH"
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PIP_QUIET) $(PY) -m pip install --quiet --upgrade pip
+	$(PIP_QUIET) $(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
+	$(PATH_HINT)
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 toolchain: setup
@@ -27,6 +32,7 @@ compile: setup
 
 demo: setup
 	$(PY) scripts/demo.py
+	$(PATH_HINT)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -47,8 +53,8 @@ clean:
 BROWNIE_VENV := .venv-brownie
 $(BROWNIE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BROWNIE_VENV)
-	$(BROWNIE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BROWNIE_VENV)/bin/python -m pip install --quiet -e ".[dev,brownie]"
+	$(PIP_QUIET) $(BROWNIE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PIP_QUIET) $(BROWNIE_VENV)/bin/python -m pip install --quiet -e ".[dev,brownie]"
 	touch $@
 
 BROWNIE_TESTS ?= tests/foundation tests/sdk tests/settlement/test_stablecoin.py tests/test_brownie.py

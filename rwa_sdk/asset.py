@@ -50,7 +50,7 @@ from .settlement.revenue import (
 )
 from .settlement.stablecoin import UNIT, Stablecoin, deploy_stablecoin
 from .settlement.subscription import SubscriptionVault
-from .spec import AssetSpec, country_code, parse_spec, read_spec_file
+from .spec import AssetSpec, country_code, parse_spec, read_spec_file, with_country_names
 from .token import (
     AssetToken,
     Onboarding,
@@ -176,8 +176,86 @@ def suite_config(spec: AssetSpec) -> SuiteConfig:
     )
 
 
+def deployment_plan(spec: AssetSpec, stablecoin: str | None = None) -> list[tuple[str, str]]:
+    """What :meth:`Asset.create` deploys for ``spec``, contract by contract and rule by rule, in words."""
+    o, sym = spec.offering, spec.symbol
+    rules = compliance_rules(spec)
+    plan = [
+        ("ClaimEpochs, Identity, ClaimIssuer", "identity implementations and claim epochs (a revoked claim "
+                                                "batch invalidates every claim signed in it)"),
+        ("IdentityFactory", "one cheap identity clone per investor wallet"),
+        ("ClaimIssuer (KYC provider)", "its key signs each investor's KYC, country, risk-tier and "
+                                        "professional-investor claims"),
+        ("ClaimTopicsRegistry", "every holder needs a valid KYC claim and a country claim"),
+        ("TrustedIssuersRegistry", "the KYC provider's claim issuer is trusted for those topics"),
+        ("IdentityRegistry, IdentityRegistryStorage", "wallet -> identity and country of every verified investor"),
+        ("ModularCompliance", f"{len(rules)} rule module(s), every transfer and issuance must pass all"),
+    ]
+    plan += [(f"  {module}", words) for module, words in rules]
+    plan += [
+        ("AssetToken", f"ERC-3643 token {spec.name} ({sym}), whole tokens (0 decimals), only verified investors "
+                       "may hold it; the agent can freeze, force-transfer and recover"),
+        ("Stablecoin", f"uses {stablecoin}" if stablecoin else
+         "a test USDC (6 decimals, EIP-2612 permits) owned by the asset owner; minters issue it"),
+        ("DeviceRegistry", f"{spec.device_count or 'no'} device key(s) expected"
+                           + "".join(f", {g.count} x {g.type} of {g.capacity_kw:,g} kW" for g in spec.devices)
+                           + "; the operator registers them, each reading's energy is capped by its capacity"),
+        ("ReadingOracle", "EIP-712 signed readings, anchored in Merkle batches by the relayer; any reading "
+                          "provable on chain; energy totals per day"),
+        ("SubscriptionVault", f"subscriptions in stablecoin at {o.price_usd:,} USD per token"
+                              + (f", minimum ticket {o.min_ticket_usd:,} USD" if o.min_ticket_usd else "")
+                              + (f", at most {o.period_cap_usd:,} USD per period" if o.period_cap_usd else "")
+                              + "; the issuer accepts, tokens are minted then"),
+        ("RevenueDistributor", f"pays holders pro rata: anchored energy x {spec.revenue.tariff_usd_per_kwh} USD/kWh"),
+        ("DvPSettlement", "signed delivery-versus-payment orders: token against stablecoin in one transaction"),
+    ]
+    return plan
+
+
+def compliance_rules(spec: AssetSpec) -> list[tuple[str, str]]:
+    """One (module, rule in words) per compliance module the spec switches on, as :func:`suite_config` does."""
+    from .spec import country_label
+
+    c, sym = spec.compliance, spec.symbol
+    names = lambda codes: ", ".join(country_label(code) for code in codes)  # noqa: E731
+    rules = []
+    if c.allowed_countries:
+        rules.append(("CountryAllowModule", f"only investors from {names(c.allowed_countries)} may hold {sym}"))
+    if c.blocked_countries:
+        rules.append(("CountryRestrictModule", f"investors from {names(c.blocked_countries)} may not hold {sym}"))
+    if c.max_balance_per_investor:
+        rules.append(("MaxBalanceModule", f"no investor may hold more than {c.max_balance_per_investor:,} {sym}"))
+    if c.max_holders:
+        rules.append(("MaxHoldersModule", f"at most {c.max_holders:,} holders"))
+    rules.append(("SupplyLimitModule", f"at most {spec.offering.supply_cap:,} {sym} ever in circulation"))
+    if c.lockup_days:
+        rules.append(("LockUpModule", f"subscribed tokens stay with the subscriber for {c.lockup_days} days "
+                                      "after the last subscription"))
+    pro = f"; investors from {names(c.professional_only_countries)} must be professional investors" \
+        if c.professional_only_countries else ""
+    rules.append(("InvestorSuitabilityModule", f"a holder needs a risk-tier claim of at least {spec.risk_level} "
+                                               f"(the token's risk level){pro}"))
+    return rules
+
+
 def _registry_path(chain: Chain, folder: Path | None) -> Path:
-    return (folder or toolchain.project_root() / "deployments") / f"{chain.chain_id}.assets.json"
+    folder = folder or chain.records_dir or toolchain.project_root() / "deployments"
+    return folder / f"{chain.chain_id}.assets.json"
+
+
+def stale_reason(chain: Chain, record: dict) -> str | None:
+    """Why a record no longer describes this chain (``None``: it does).
+
+    Records carry the chain's genesis hash: a restarted development node has the same chain id
+    but is a new chain, and its addresses may hold another asset's contracts (or nothing)."""
+    genesis = record.get("genesis")
+    if genesis and genesis != chain.genesis_hash:
+        return (f"it was made on another chain with id {chain.chain_id} (genesis {genesis[:12]}…, this node's is "
+                f"{chain.genesis_hash[:12]}…: the node was restarted or replaced)")
+    token = record.get("addresses", {}).get("token")
+    if not token or not chain.w3.eth.get_code(to_checksum_address(token)):
+        return f"its token {token} has no code on this node"
+    return None
 
 
 class Asset:
@@ -207,10 +285,19 @@ class Asset:
     # -- creation and lookup --------------------------------------------------------------
     @classmethod
     def create(cls, chain: Chain, spec: str | Path | dict, *, roles: AssetRoles | None = None,
-               stablecoin: str | None = None, deployments_dir: Path | None = None) -> Asset:
-        """Deploy and wire everything ``spec`` (a spec file or its parsed dict) describes."""
+               stablecoin: str | None = None, deployments_dir: Path | None = None, replace: bool = False) -> Asset:
+        """Deploy and wire everything ``spec`` (a spec file or its parsed dict) describes.
+
+        A symbol already deployed on this chain is refused unless ``replace``; a stale record
+        (another chain of the same id, or no code left) is replaced without asking."""
         raw = spec if isinstance(spec, dict) else read_spec_file(spec)
         spec = parse_spec(raw)
+        existing = cls.list(chain, deployments_dir).get(spec.symbol)
+        if existing is not None and not replace and stale_reason(chain, existing) is None:
+            raise AssetError(
+                f"{spec.symbol} is already deployed on chain {chain.chain_id} (token {existing['addresses']['token']}, "
+                f"recorded in {_registry_path(chain, deployments_dir)}); replace it with --replace (replace=True): "
+                "the old token and its holders stay on chain but are no longer recorded")
         roles = roles or AssetRoles.from_chain(chain)
         owner = roles.owner
         suite = deploy_suite(chain, suite_config(spec), owner, roles.agent, roles.claim_signer)
@@ -259,6 +346,10 @@ class Asset:
             known = ", ".join(sorted(records)) or "none"
             raise AssetError(f"no asset {symbol!r} on chain {chain.chain_id} (known: {known})")
         record = records[symbol]
+        stale = stale_reason(chain, record)
+        if stale:
+            raise AssetError(f"the record of {symbol} in {_registry_path(chain, deployments_dir)} is stale: {stale}; "
+                             f"deploy it again with `rwa asset create SPEC --replace`")
         raw = record["spec"]
         return cls(chain, parse_spec(raw), raw, AssetAddresses(**record["addresses"]),
                    roles or AssetRoles.from_chain(chain))
@@ -273,7 +364,7 @@ class Asset:
         path = _registry_path(self.chain, deployments_dir)
         records = self.list(self.chain, deployments_dir)
         records[self.spec.symbol] = {"spec": self.raw_spec, "addresses": asdict(self.addresses),
-                                     "asset_id": "0x" + self.asset_id.hex()}
+                                     "asset_id": "0x" + self.asset_id.hex(), "genesis": self.chain.genesis_hash}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(records, indent=2, default=str) + "\n")
@@ -291,14 +382,24 @@ class Asset:
         """Create identities, add the KYC provider's claims and register every wallet (batched).
 
         Returns the identity addresses. A registered investor is not necessarily eligible: the
-        compliance rules (country, risk tier, ...) are checked when tokens move; see :meth:`eligibility`."""
+        compliance rules (country, risk tier, ...) are checked when tokens move; see :meth:`eligibility`.
+        A wallet registered already is refused by name (the identity factory would only say
+        ``FailedDeployment()``)."""
+        wallets = [to_checksum_address(i.wallet) for i in investors]
+        twice = sorted({w for w in wallets if wallets.count(w) > 1})
+        if twice:
+            raise AssetError(f"listed more than once: {', '.join(twice)}")
+        registered = [w for w in wallets if self.token.registry.contains(w)]
+        if registered:
+            raise AssetError(f"already registered for {self.spec.symbol}: {', '.join(registered)} "
+                             "(an investor is onboarded once; change claims with the identity's keys)")
         identities = onboard_investors(self.suite, [i.onboarding() for i in investors], self.roles.agent,
                                        self.roles.claim_signer)
         return [identity.address for identity in identities]
 
     def eligibility(self, wallet: str, amount: int = 1) -> tuple[str, ...]:
         """Why ``wallet`` could not receive ``amount`` newly issued tokens (empty: it can)."""
-        return tuple(self.token.can_mint(wallet, amount).reasons)
+        return tuple(with_country_names(r) for r in self.token.can_mint(wallet, amount).reasons)
 
     def subscribe(self, investor: LocalAccount, amount_usd: Decimal | int) -> int:
         """Investor pays ``amount_usd`` by permit (no approve transaction); returns the request id.
@@ -454,5 +555,5 @@ def usd_units(amount: Decimal | int) -> int:
 def _deployments(chain: Chain, folder: Path | None):
     from .deploy import Deployments
 
-    return Deployments(chain.chain_id, folder)
+    return Deployments(chain.chain_id, folder or chain.records_dir)
 

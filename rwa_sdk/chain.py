@@ -28,6 +28,7 @@ from .anvil import DEV_PRIVATE_KEYS, AnvilNode
 from .artifacts import Artifact, all_abis, load_artifact
 
 NETWORKS = {"hardhat": "http://127.0.0.1:8545", "localhost": "http://127.0.0.1:8545"}
+DEV_CHAIN_ID = 31337  # Anvil's and Hardhat's: the only chain the public development keys sign on
 GAS_MARGIN = 1.2
 
 
@@ -71,6 +72,18 @@ class Chain:
         self.chain_id = w3.eth.chain_id
         self.errors = errors.ErrorDecoder()
         self._project_abis_loaded = False
+        self._genesis: str | None = None
+        # where deployment records go when no folder is given: None = the project's deployments/;
+        # a throw-away node (``connect("anvil")``) gets a temporary folder that vanishes with it
+        self.records_dir: Path | None = None
+        self.sent_by: dict[str, int] = {}  # address -> transactions it signed through this chain
+
+    @property
+    def genesis_hash(self) -> str:
+        """The hash of block 0: tells two chains with the same id apart (a restarted dev node is a new chain)."""
+        if self._genesis is None:
+            self._genesis = "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
+        return self._genesis
 
     def __repr__(self) -> str:
         signers = ", ".join(a.address for a in self.accounts[:3])
@@ -141,6 +154,7 @@ class Chain:
         params["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
         tx = fn.build_transaction(params)
         signed = account.sign_transaction(tx)
+        self.sent_by[account.address] = self.sent_by.get(account.address, 0) + 1
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
@@ -159,6 +173,7 @@ class Chain:
             **self.fee_params(),
         }
         tx_hash = self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        self.sent_by[account.address] = self.sent_by.get(account.address, 0) + 1
         return Sent(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
 
     def timestamp(self) -> int:
@@ -220,6 +235,10 @@ class Chain:
     def close(self) -> None:
         if self.node is not None:
             self.node.stop()
+        if self.records_dir is not None and self.node is not None:
+            import shutil
+
+            shutil.rmtree(self.records_dir, ignore_errors=True)
 
     def __enter__(self) -> Chain:
         return self
@@ -228,39 +247,93 @@ class Chain:
         self.close()
 
 
+LOCAL_NODE_PATIENCE_S = 10.0  # `rwa node &` then a command at once: the node may still be starting
+
+
+def _answers(w3: Web3, patience_s: float) -> bool:
+    """Whether the node answers, waiting up to ``patience_s`` for a local one that is starting."""
+    import time
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        if w3.is_connected():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
+def local_url() -> str:
+    """Where ``localhost``/``hardhat`` point: 127.0.0.1:8545, or ``RWA_LOCALHOST_URL`` (a node on another port)."""
+    return os.environ.get("RWA_LOCALHOST_URL") or NETWORKS["localhost"]
+
+
 def redact_url(url: str) -> str:
     """``scheme://host:port`` only: providers often put an API key in the path, query or user info."""
+    url = url.rstrip(".,;:!?")
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
     hidden = "/…" if (parts.path.strip("/") or parts.query or parts.username) else ""
     return f"{parts.scheme}://{host}{port}{hidden}"
+
+
+def parse_private_key(key: str, source: str = "the private key") -> LocalAccount:
+    """An account from exactly 32 bytes of hex: a shorter key would silently sign as another account."""
+    text = key.strip() if isinstance(key, str) else ""
+    digits = text[2:] if text[:2].lower() == "0x" else text
+    if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        shown = f"{len(digits)} characters" if digits else "empty"
+        raise ChainError(f"{source} must be 32 bytes of hex (64 hex digits, optionally after 0x); got {shown}")
+    try:
+        return Account.from_key("0x" + digits)
+    except (ValueError, TypeError):
+        raise ChainError(f"{source} is not a valid secp256k1 private key") from None
 
 
 def load_keystore(path: str | Path, password: str | None = None) -> LocalAccount:
     """Decrypt an eth-account keyfile; the password comes from the argument,
     ``RWA_KEYSTORE_PASSWORD``, or a prompt, and never appears in errors."""
-    keyfile = json.loads(Path(path).read_text())
+    path = Path(path).expanduser()
+    try:
+        keyfile = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ChainError(f"keystore {path} does not exist (set --keystore or RWA_KEYSTORE to an eth-account "
+                         "keyfile)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ChainError(f"keystore {path} cannot be read: {type(error).__name__}") from None
+    except json.JSONDecodeError as error:
+        raise ChainError(f"keystore {path} is not JSON (line {error.lineno}): expected an eth-account "
+                         "keyfile") from None
+    if not isinstance(keyfile, dict) or "crypto" not in {k.lower() for k in keyfile}:
+        raise ChainError(f"keystore {path} is not an eth-account keyfile (no 'crypto' section)")
     if password is None:
         password = os.environ.get("RWA_KEYSTORE_PASSWORD")
     if password is None:
         password = getpass.getpass(f"Password for keystore {Path(path).name}: ")
     try:
-        return Account.from_key(Account.decrypt(keyfile, password))
-    except ValueError:
-        raise ChainError(f"wrong password for keystore {Path(path).name}") from None
+        secret = Account.decrypt(keyfile, password)
+    except ValueError as error:
+        if "MAC mismatch" in str(error):
+            raise ChainError(f"wrong password for keystore {path.name}") from None
+        raise ChainError(f"keystore {path.name} is malformed: {str(error).splitlines()[0][:120]}") from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ChainError(f"keystore {path.name} is malformed (missing or bad field {error})") from None
+    return Account.from_key(secret)
 
 
 def _accounts_from_env(keystore: str | Path | None, password: str | None, private_key: str | None) -> list[LocalAccount]:
     keystore = keystore or os.environ.get("RWA_KEYSTORE")
     if keystore:
         return [load_keystore(keystore, password)]
-    key = private_key or os.environ.get("RWA_PRIVATE_KEY")
+    if private_key:
+        return [parse_private_key(private_key)]
+    key = os.environ.get("RWA_PRIVATE_KEY")
     if key:
-        try:
-            return [Account.from_key(key)]
-        except (ValueError, TypeError):
-            raise ChainError("RWA_PRIVATE_KEY is not a valid private key") from None
+        return [parse_private_key(key, "RWA_PRIVATE_KEY")]
     return []
 
 
@@ -283,17 +356,28 @@ def connect(
         node = AnvilNode(extra_args=anvil_args).start()
         url = node.url
     else:
-        url = NETWORKS.get(target, target)
+        url = local_url() if target in NETWORKS else target
         if not url.startswith(("http://", "https://")):
             raise ChainError(f"unknown network {target!r}: use anvil, hardhat, localhost or an RPC URL")
     try:
+        accounts = _accounts_from_env(keystore, password, private_key)  # a bad key fails before any network
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 60}))
-        if not w3.is_connected():
-            raise ChainError(f"no node answers at {redact_url(url)}")
-        accounts = _accounts_from_env(keystore, password, private_key)
+        if not _answers(w3, patience_s=LOCAL_NODE_PATIENCE_S if target in NETWORKS else 0):
+            hint = ": start one with `rwa node` (in another terminal, or `rwa node &`)" if target in NETWORKS else ""
+            raise ChainError(f"no node answers at {redact_url(url)}{hint}")
         if not accounts and (target in NETWORKS or node is not None):
+            chain_id = w3.eth.chain_id
+            if chain_id != DEV_CHAIN_ID:  # the development keys are public: never on a real chain
+                raise ChainError(f"--network {target} answers at {redact_url(url)} with chain id {chain_id}, not "
+                                 f"the development chain {DEV_CHAIN_ID}: its public development keys are refused; "
+                                 "set RWA_PRIVATE_KEY or RWA_KEYSTORE and pass the node's URL")
             accounts = [Account.from_key(k) for k in DEV_PRIVATE_KEYS]
-        return Chain(w3, accounts, node)
+        chain = Chain(w3, accounts, node)
+        if node is not None:
+            import tempfile
+
+            chain.records_dir = Path(tempfile.mkdtemp(prefix="rwa-anvil-records-"))
+        return chain
     except BaseException:
         if node is not None:
             node.stop()

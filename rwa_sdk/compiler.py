@@ -202,7 +202,8 @@ def compile_project(
         if cache.get("hash") == digest and all(p.is_file() for p in paths):
             return CompileResult(paths, True, time.perf_counter() - started, [])
 
-    on_progress(f"compiling {len(sources)} files with solc {solc.version} ({solc.kind})")
+    on_progress(f"compiling {len(sources)} files with solc {solc.version} ({solc.kind}); "
+                "the first compile takes up to a minute, later ones are cached")
     stdout, _stderr, _command, _proc = solc_wrapper.solc_wrapper(
         solc_binary=solc.path, stdin=json.dumps(input_json), standard_json=True
     )

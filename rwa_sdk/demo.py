@@ -45,7 +45,7 @@ def main(spec_path: Path | None = None) -> dict:
     started = time.perf_counter()
     root = toolchain.project_root()
     spec_path = spec_path or root / "examples" / "solar-5mw.toml"
-    result = compile_project(root)
+    result = compile_project(root, on_progress=lambda message: print(f"{message}…", flush=True))
     print(f"compiled {len(result.artifacts)} contracts ({'cached' if result.cached else f'{result.seconds:.1f} s'})")
     with connect("anvil") as chain, tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -109,6 +109,8 @@ def main(spec_path: Path | None = None) -> dict:
               f"{outcome.batches} Merkle batches anchored in {time.perf_counter() - relay_started:.1f} s")
         for day, energy in asset.energy_by_day().items():
             print(f"  {day}: {energy / 1e6:,.2f} MWh")
+        kept = save_readings(root / ".rwa" / "demo-readings.csv", [reading for reading, _ in signed])
+        print(f"readings kept in {kept.relative_to(root)} (periodStart, periodEnd, energyWh, device) for the twin")
         sample_device, sample_seq = devices[7].signer.address, 40
         store = SqliteStore(db)
         proof = reading_proof(store, asset.oracle.oracle, sample_device, sample_seq)
@@ -147,7 +149,24 @@ def main(spec_path: Path | None = None) -> dict:
         for key, value in report.items():
             print(f"  {key:<12}{value:,}" if isinstance(value, int) else f"  {key:<12}{value}")
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
+    print("next: `rwa node &` and the README's shell session; the digital twin on nine months of simulated "
+          "readings: `PYTHONPATH=$PWD .venv/bin/python examples/twin_readings.py .rwa/twin-readings.csv` then "
+          "`.venv/bin/rwa twin report --spec examples/site_pv.toml --readings .rwa/twin-readings.csv "
+          "--out .rwa/twin-report`")
     return report
+
+
+def save_readings(path: Path, readings: list) -> Path:
+    """The demo's readings as the twin reads them (a CSV like the oracle's export), in the project's .rwa/."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["periodStart", "periodEnd", "energyWh", "device"])
+        for r in readings:
+            writer.writerow([r.period_start, r.period_end, r.energy_wh, r.device_address])
+    return path
 
 
 

@@ -49,6 +49,7 @@ class Deployments:
     """The deployments file of one chain; written atomically after every deployment."""
 
     def __init__(self, chain_id: int, folder: Path | None = None):
+        """``folder`` defaults to the project's deployments/ (a throw-away chain passes its ``records_dir``)."""
         self.path = (folder or toolchain.project_root() / "deployments") / f"{chain_id}.json"
 
     def load(self) -> dict[str, DeploymentRecord]:
@@ -100,7 +101,7 @@ def deploy(
     artifact's name), unless an identical deployment is already on chain."""
     artifact = load_artifact(artifact_name)
     name = name or artifact.name
-    deployments = deployments or Deployments(chain.chain_id)
+    deployments = deployments or Deployments(chain.chain_id, chain.records_dir)
     args_hash = constructor_args_hash(artifact, args)
     existing = deployments.get(name)
     if (
@@ -129,7 +130,7 @@ def deploy(
 
 def deployed(chain: Chain, name: str, deployments: Deployments | None = None) -> Contract:
     """A contract recorded under ``name`` on this chain."""
-    deployments = deployments or Deployments(chain.chain_id)
+    deployments = deployments or Deployments(chain.chain_id, chain.records_dir)
     record = deployments.get(name)
     if record is None:
         raise LookupError(f"nothing named {name!r} in {deployments.path}")

@@ -16,6 +16,8 @@ from typing import Any
 
 from iso3166 import countries as iso_countries
 
+from .spec_check import OPEN, unknown_names
+
 KINDS = ("pv", "storage", "charger", "swap")
 DEVICE_TYPES = ("pv-inverter", "battery", "charger", "swap-station")
 DEFAULT_DEVICE_TYPE = {"pv": "pv-inverter", "storage": "battery", "charger": "charger", "swap": "swap-station"}
@@ -28,6 +30,38 @@ class SpecError(ValueError):
         self.field = field_path
         self.problem = problem
         super().__init__(f"{field_path}: {problem}")
+
+
+class UnknownNameError(SpecError):
+    """A section or key the spec does not know (a typo would silently drop a rule)."""
+
+    def __init__(self, field_path: str, message: str):
+        super().__init__(field_path, message)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.problem
+
+
+SCHEMA: dict[str, Any] = {
+    "asset": {"name": None, "symbol": None, "kind": None, "capacity_kw": None, "risk_level": None},
+    "location": {"latitude": None, "longitude": None, "altitude_m": None, "timezone": None, "country": None},
+    "site": OPEN,  # kind-specific model inputs for the digital twin
+    "offering": {"supply_cap": None, "price_usd": None, "min_ticket_usd": None, "period_cap_usd": None},
+    "revenue": {"tariff_usd_per_kwh": None, "opex_usd_per_year": None},
+    "compliance": {"allowed_countries": None, "blocked_countries": None, "professional_only_countries": None,
+                   "max_holders": None, "max_balance_per_investor": None, "lockup_days": None},
+    "devices": [{"type": None, "count": None, "capacity_kw": None}],
+}
+
+
+def check_names(data: Any, text: str | None = None, file: str | Path | None = None) -> None:
+    """Refuse the first unknown section or key, naming its line and the closest valid name."""
+    unknown = unknown_names(data, SCHEMA, text, file)
+    if unknown:
+        first = unknown[0]
+        more = f" (and {len(unknown) - 1} more unknown name(s))" if len(unknown) > 1 else ""
+        raise UnknownNameError(first.dotted, first.message + more)
 
 
 @dataclass(frozen=True)
@@ -179,9 +213,26 @@ def country_code(value: Any, field_path: str = "country") -> int:
         raise SpecError(field_path, f"unknown country {value!r} (use ISO 3166-1 codes such as 'ES' or 724)") from None
 
 
+def country_label(code: int) -> str:
+    """``US (United States of America, 840)`` for 840: registries store numbers, people read codes."""
+    try:
+        country = iso_countries.get(str(int(code)).zfill(3))
+    except (KeyError, ValueError):
+        return f"country {code}"
+    return f"{country.alpha2} ({country.apolitical_name}, {int(country.numeric)})"
+
+
+def with_country_names(text: str) -> str:
+    """``country (840)`` in a rule's words becomes ``country US (United States of America, 840)``."""
+    import re
+
+    return re.sub(r"country \((\d{1,3})\)", lambda m: f"country {country_label(int(m.group(1)))}", text)
+
+
 def parse_spec(data: dict) -> AssetSpec:
-    """Validate a spec already loaded into a dict."""
+    """Validate a spec already loaded into a dict (unknown sections and keys are errors)."""
     root = _Reader(data)
+    check_names(data)
     asset = root.table("asset")
     kind = asset.text("kind", choices=KINDS)
     symbol = asset.text("symbol")
@@ -272,4 +323,5 @@ def read_spec_file(path: str | Path) -> dict:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise SpecError("<file>", f"{path.name} is not valid TOML: {error}") from None
+    check_names(data, text, path)
     return data

@@ -17,7 +17,27 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import solcx
+SOLCX_BINARY_PATH_VARIABLE = "SOLCX_BINARY_PATH"  # py-solc-x's; solcx itself (and requests) loads only when needed
+
+
+def solcx_install_folder() -> Path:
+    """Where py-solc-x keeps compilers (``$SOLCX_BINARY_PATH`` or ``~/.solcx``), as ``solcx`` computes it."""
+    if os.environ.get(SOLCX_BINARY_PATH_VARIABLE):
+        return Path(os.environ[SOLCX_BINARY_PATH_VARIABLE])
+    path = Path.home() / ".solcx"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def solc_version_string(path: Path) -> str:
+    """``0.8.30+commit.73712a01`` from ``solc --version`` (what solcx.wrapper.get_solc_version reports)."""
+    import re
+
+    output = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60).stdout
+    match = re.search(r"Version:\s*([0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.]+)?)", output)
+    if not match:
+        raise ToolchainError(f"{path} --version gave no version")
+    return match.group(1).split(".Linux")[0].split(".linux")[0]
 
 SOLC_VERSION = "0.8.30"
 EVM_VERSION = "cancun"
@@ -63,7 +83,7 @@ def _is_shim(path: Path) -> bool:
 
 def native_solc(version: str = SOLC_VERSION) -> Solc | None:
     """The native solc py-solc-x has installed for ``version``, if any."""
-    folder = solcx.get_solcx_install_folder()
+    folder = solcx_install_folder()
     candidate = folder / f"solc-v{version}"
     if candidate.is_file() and os.access(candidate, os.X_OK) and not _is_shim(candidate):
         return Solc(candidate, version, "native")
@@ -150,7 +170,7 @@ def find_solc(root: Path | None = None, version: str = SOLC_VERSION) -> Solc:
 
 def register_with_solcx(solc: Solc) -> Path:
     """Make ``solc`` visible to py-solc-x's default lookup (and so to Brownie) without env vars."""
-    target = solcx.get_solcx_install_folder() / f"solc-v{solc.version}"
+    target = solcx_install_folder() / f"solc-v{solc.version}"
     if solc.kind == "native" and target.resolve() == solc.path.resolve():
         return target
     shutil.copy2(solc.path, target)
@@ -180,7 +200,7 @@ def describe(root: Path | None = None) -> dict[str, str]:
         report.update(
             solc=str(solc.path),
             solc_kind=solc.kind,
-            solc_version=str(solcx.wrapper.get_solc_version(solc.path, with_commit_hash=True)),
+            solc_version=solc_version_string(solc.path),
             evm_version=EVM_VERSION,
         )
     except ToolchainError as error:

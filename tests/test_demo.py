@@ -15,7 +15,7 @@ def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
     out = run.stdout
     assert re.search(r"token\s+0x[0-9a-fA-F]{40}", out)
     assert re.search(r"Claire \(FR\)\s+refused: .*risk tier 2, below the token's risk level 3", out)
-    assert re.search(r"Dan \(US\)\s+refused: .*country \(840\)", out)
+    assert re.search(r"Dan \(US\)\s+refused: .*country US \(United States of America, 840\)", out)
     assert "100,000 SUN5 minted to 2 holders" in out
     assert "14,400 signed readings verified and stored, 14,400 acknowledged" in out
     assert "verifyReading = True" in out
@@ -25,6 +25,11 @@ def test_demo_tells_the_whole_story_from_plant_to_payout(compiled):
     assert abs(sum(claimed) - deposited) <= 0.02
     energy = float(re.search(r"(\d+\.\d+) MWh x 0.085", out).group(1))
     assert 20 < energy < 80  # 5 MW for three days, clear-sky-with-clouds model
+    from rwa_sdk.twin.readings import read_readings_csv
+
+    kept = read_readings_csv(str(ROOT / ".rwa" / "demo-readings.csv"))  # the twin can read what the demo kept
+    assert len(kept) == 14_400 and abs(kept["energy_wh"].sum() / 1e6 - energy) < 0.01
+    assert "examples/twin_readings.py" in out
 
 
 def test_rwa_demo_entry_point_reports_the_same_story_as_json(compiled):
@@ -36,7 +41,8 @@ def test_rwa_demo_entry_point_reports_the_same_story_as_json(compiled):
 
     result = CliRunner().invoke(cli.main, ["demo", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # stdout is the JSON alone: the story goes to stderr
+    assert "== 1. Tokenize the plant" in result.stderr and "demo finished" in result.stderr
     assert report["holders"] == 2 and report["supply"] == 100_000
     assert report["readings"] == 14_400 and report["batches"] >= 15
     assert abs(report["paid_usd"] - report["revenue_usd"]) < 1e-6

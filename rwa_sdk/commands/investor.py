@@ -102,7 +102,11 @@ def list_cmd(csv_path: Path | None, symbol: str, target: Target, as_json: bool) 
         holders = asset.cap_table()
         if csv_path is not None:
             asset.cap_table_csv(csv_path)
+    from ..spec import country_label
+
     rows = [asdict(h) for h in holders]
+    if not as_json:  # JSON keeps the registry's number; people read the code and name
+        rows = [dict(row, country=country_label(row["country"])) for row in rows]
     emit_rows(rows, as_json, f"{symbol} cap table ({len(rows)} holders)",
               columns=("wallet", "balance", "frozen", "frozen_tokens", "country"))
 

@@ -43,7 +43,7 @@ def deposit_cmd(first_day: dt.datetime, last_day: dt.datetime, symbol: str, targ
 @handle_errors
 def claim_cmd(symbol: str, target: Target, as_json: bool) -> None:
     """Collect the holder's accrued revenue in stablecoin (key: RWA_INVESTOR_KEY)."""
-    holder = investor_account()
+    holder = investor_account(target)
     with open_asset(target, symbol) as asset:
         before = asset.stablecoin.balance_of(holder.address)
         sent = asset.distributor.claim(sender=holder)

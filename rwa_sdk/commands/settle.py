@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .common import CommandError, Target, asset_option, emit, handle_errors, investor_account, json_option, \
-    network_options, open_asset, parse_usd, tx
+    network_options, open_asset, parse_usd, tx, usdc
 
 SIDES = {"sell": 0, "buy": 1}
 
@@ -30,8 +30,9 @@ def settle_cli() -> None:
 def subscribe_cmd(amount_usd: str, accept: bool, symbol: str, target: Target, as_json: bool) -> None:
     """Pay --amount USD into the subscription vault by permit (investor key: RWA_INVESTOR_KEY)."""
     amount = parse_usd(amount_usd)
-    investor = investor_account()
+    investor = investor_account(target)
     with open_asset(target, symbol) as asset:
+        check_payment(asset, investor.address, amount)
         request_id = asset.subscribe(investor, amount)
         result: dict[str, Any] = {"investor": investor.address, "amount_usd": str(amount), "request_id": request_id,
                                   "status": asset.vault.status(request_id).name.lower()}
@@ -70,7 +71,7 @@ def accept_cmd(request_ids: tuple[int, ...], symbol: str, target: Target, as_jso
 @handle_errors
 def redeem_cmd(shares: int, symbol: str, target: Target, as_json: bool) -> None:
     """Request the redemption of --shares tokens (locked until the issuer accepts; key: RWA_INVESTOR_KEY)."""
-    investor = investor_account()
+    investor = investor_account(target)
     with open_asset(target, symbol) as asset:
         request_id = asset.vault.redeem(shares, sender=investor)
         status = asset.vault.status(request_id).name.lower()
@@ -93,7 +94,7 @@ def order_cmd(side: str, amount: int, price_usd: str, nonce: int | None, ttl: in
     """Sign an EIP-712 DvP order as the maker (RWA_INVESTOR_KEY) and print it as JSON for a taker."""
     from ..asset import usd_units
 
-    maker = investor_account()
+    maker = investor_account(target)
     with open_asset(target, symbol) as asset:
         expiry = chain_deadline(asset, ttl)
         signed = asset.dvp.sign_order(maker, token=asset.addresses.token, stablecoin=asset.addresses.stablecoin,
@@ -115,7 +116,7 @@ def order_cmd(side: str, amount: int, price_usd: str, nonce: int | None, ttl: in
 @handle_errors
 def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, as_json: bool) -> None:
     """Fill ORDER_JSON (a file or the JSON text of `settle order`) as the taker (RWA_INVESTOR_KEY)."""
-    taker = investor_account()
+    taker = investor_account(target)
     document = _read_order(order_json)
     with open_asset(target, symbol) as asset:
         signed = _signed_order(document)
@@ -133,6 +134,23 @@ def fill_cmd(order_json: str, amount: int | None, symbol: str, target: Target, a
             sent = asset.dvp.fill(signed, amount, sender=taker)
         result = {"filled": amount, "remaining": asset.dvp.remaining(signed.order), **tx(sent)}
     emit(result, as_json, "fill")
+
+
+def check_payment(asset: Any, wallet: str, amount: Any) -> None:
+    """Refuse in dollars, before signing, what the vault would refuse in base units."""
+    from ..asset import usd_units
+
+    units = usd_units(amount)
+    minimum = usd_units(asset.spec.offering.min_ticket_usd)
+    if units < minimum:
+        raise CommandError(f"{usdc(units)} is below the minimum ticket of {usdc(minimum)}")
+    balance = asset.stablecoin.balance_of(wallet)
+    if balance < units:
+        raise CommandError(f"{wallet} holds {usdc(balance)}, less than {usdc(units)}; on a development chain "
+                           f"`rwa dev fund {wallet} --usdc {amount}` gives it some")
+    if asset.chain.w3.eth.get_balance(wallet) == 0:
+        raise CommandError(f"{wallet} has no ETH to pay for gas; on a development chain `rwa dev fund {wallet}` "
+                           "gives it some")
 
 
 def chain_deadline(asset: Any, seconds: int = 3600) -> int:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from .common import Target, asset_option, checksum, emit, handle_errors, investor_account, json_option, \
+from .common import CommandError, Target, asset_option, checksum, emit, handle_errors, investor_account, json_option, \
     network_options, open_asset, tx
 
 amount_argument = click.argument("amount", type=click.IntRange(min=1))
+
+
+def refuse_unless(check: Any, what: str) -> None:
+    """Say why the compliance rules refuse a move (the token itself would only say "not compliant")."""
+    if not check.allowed:
+        from ..spec import with_country_names
+
+        raise CommandError(f"refused: {what}: " + "; ".join(with_country_names(r) for r in check.reasons))
 
 
 @click.group("token")
@@ -28,6 +37,7 @@ def mint_cmd(to: str, amount: int, symbol: str, target: Target, as_json: bool) -
     """Issue AMOUNT new tokens to TO (a verified investor) as the token agent."""
     to = checksum(to)
     with open_asset(target, symbol) as asset:
+        refuse_unless(asset.token.can_mint(to, amount), f"{amount} {symbol} may not be issued to {to}")
         sent = asset.token.mint(to, amount, sender=asset.roles.agent)
         emit({"to": to, "minted": amount, "balance": asset.token.balance_of(to), **tx(sent)}, as_json, "mint")
 
@@ -62,8 +72,10 @@ def transfer_cmd(to: str, amount: int, source: str | None, symbol: str, target: 
     to, forced = checksum(to), source is not None
     with open_asset(target, symbol) as asset:
         if not forced:
-            holder = investor_account()
+            holder = investor_account(target)
             source = holder.address
+            refuse_unless(asset.token.can_transfer(source, to, amount), f"{source} may not transfer {amount} "
+                                                                          f"{symbol} to {to}")
             sent = asset.token.transfer(to, amount, sender=holder)
         else:
             source = checksum(source)
@@ -87,12 +99,15 @@ def can_transfer_cmd(source: str, to: str, amount: int, symbol: str, target: Tar
     with open_asset(target, symbol, read_only=True) as asset:
         issuing = int(source, 16) == 0
         check = asset.token.can_mint(to, amount) if issuing else asset.token.can_transfer(source, to, amount)
+    from ..spec import with_country_names
+
+    reasons = [with_country_names(r) for r in check.reasons]
     if as_json:
-        emit({"allowed": check.allowed, "reasons": list(check.reasons)}, True)
+        emit({"allowed": check.allowed, "reasons": reasons}, True)
     elif check.allowed:
         click.echo(f"allowed: {source} may transfer {amount} {symbol} to {to}")
     else:
         click.echo(f"refused: {source} may not transfer {amount} {symbol} to {to}")
-        for reason in check.reasons:
+        for reason in reasons:
             click.echo(f"  - {reason}")
     sys.exit(0 if check.allowed else 1)

@@ -195,6 +195,16 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
 
 
 def load_spec(path: str | Path) -> SiteSpec:
-    """Read a site spec from a TOML file (see examples/site_pv.toml)."""
-    with open(path, "rb") as fh:
-        return spec_from_dict(tomllib.load(fh))
+    """Read a site spec from a TOML file (see examples/site_pv.toml); a typo is named with its line."""
+    from ..spec_check import schema_of, unknown_names
+
+    text = Path(path).read_text()
+    data = tomllib.loads(text)
+    schema = schema_of(SiteSpec, {
+        "location": schema_of(Location), "tariff": schema_of(Tariff, {"tou": [schema_of(TouBand)]}),
+        **{key: schema_of(cls) for key, cls in (("finance", Finance), ("pv", PvParams), ("storage", StorageParams),
+                                                 ("charger", ChargerParams))}})
+    unknown = unknown_names(data, schema, text)
+    if unknown:
+        raise SpecError(str(path), unknown[0].message)
+    return spec_from_dict(data)

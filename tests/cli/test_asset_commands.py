@@ -17,7 +17,7 @@ def test_create_prints_every_address_and_records_the_asset(rwa, chain, fresh_rec
     listed = rwa("asset", "list", "--json", deployments=fresh_records)
     assert listed.exit_code == 0
     assert json.loads(listed.stdout) == [{"symbol": "SUN5", "name": "Sunfield Solar 5 MW", "kind": "pv",
-                                          "token": created["token"]}]
+                                          "token": created["token"], "stale": ""}]
 
 
 def test_list_prints_a_table_of_assets(rwa, sun5):
@@ -58,6 +58,10 @@ def test_a_bad_spec_names_the_field_and_deploys_nothing(rwa, tmp_path):
 def test_a_spec_missing_a_section_or_not_toml_is_reported(rwa, tmp_path):
     missing = tmp_path / "missing.toml"
     missing.write_text(SPEC.read_text().replace("[revenue]", "[earnings]"))
+    result = rwa("asset", "create", missing, deployments=tmp_path)
+    assert result.exit_code == 1 and "unknown section [earnings] (line 28); did you mean [revenue]?" in result.stderr
+    missing.write_text(SPEC.read_text().replace("[revenue]", "").replace("tariff_usd_per_kwh = 0.085", "")
+                       .replace("opex_usd_per_year = 60_000", ""))
     result = rwa("asset", "create", missing, deployments=tmp_path)
     assert result.exit_code == 1 and "revenue: missing section" in result.stderr
     broken = tmp_path / "broken.toml"

@@ -21,7 +21,9 @@ def project(tmp_path, monkeypatch):
 def test_deploy_records_address_tx_block_and_hashes(chain, project):
     result = deploy(chain, "Probe", 500)
     assert not result.skipped and result.gas_used > 0
-    saved = json.loads((project / "deployments" / f"{chain.chain_id}.json").read_text())["Probe"]
+    # a throw-away node's records live in its own folder, never in the project's deployments/
+    assert not (project / "deployments").exists()
+    saved = json.loads((chain.records_dir / f"{chain.chain_id}.json").read_text())["Probe"]
     assert saved["address"] == result.contract.address
     assert saved["artifact"] == "contracts/Probe.sol:Probe"
     receipt = chain.w3.eth.get_transaction_receipt(saved["tx_hash"])
@@ -45,7 +47,7 @@ def test_force_changed_args_or_new_name_deploy_again(chain, project):
     addresses = {first.contract.address, forced.contract.address, other_args.contract.address, named.contract.address}
     assert len(addresses) == 4
     assert not any(r.skipped for r in (forced, other_args, named))
-    records = Deployments(chain.chain_id).load()
+    records = Deployments(chain.chain_id, chain.records_dir).load()
     assert records["Probe"].address == other_args.contract.address
     assert deployed(chain, "ProbeB").address == named.contract.address
 
@@ -89,3 +91,26 @@ def test_cli_deploy_records_and_skips_on_rerun(chain, project, monkeypatch):
     assert contract.functions.totalSupply().call() == 777
     again = CliRunner().invoke(cli.main, ["deploy", "Probe", "777", "--network", url, "--json"])
     assert json.loads(again.stdout)["skipped"] is True
+    assert (project / "deployments" / f"{chain.chain_id}.json").is_file()  # a URL: the project's records
+
+
+def test_cli_deploy_errors_are_one_line(chain, project, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from rwa_sdk import cli
+
+    monkeypatch.delenv("RWA_PRIVATE_KEY", raising=False)
+    where = ["--network", chain.node.url, "--dev-accounts", "--deployments", str(tmp_path)]
+    cases = {
+        ("deploy", "NoSuchContract"): "no artifact",
+        ("deploy", "Probe", '"not a number"'): "constructor arguments for Probe",
+        ("deploy", "Probe", "1", "2"): "constructor arguments for Probe",
+    }
+    for args, expected in cases.items():
+        result = CliRunner().invoke(cli.main, [*args, *where])
+        assert result.exit_code == 1, (args, result.output)
+        assert expected in result.stderr and "Traceback" not in result.output, (args, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    dead = CliRunner().invoke(cli.main, ["deploy", "Probe", "1", "--network", "http://127.0.0.1:9/key/SECRET"],
+                              env={"RWA_PRIVATE_KEY": "0x" + "22" * 32})
+    assert dead.exit_code == 1 and "SECRET" not in dead.output and "Traceback" not in dead.output
