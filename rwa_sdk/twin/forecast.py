@@ -1,10 +1,12 @@
 """Monthly energy forecast with P50 and P90 from the calibrated model.
 
-P50 = spec model on the typical year x performance factor x availability, with the calibrated trend
-applied after the calibration window. Uncertainty per month combines, as independent relative
-variances: weather/demand variability of a whole month (from the typical year's day-to-day spread,
-inflated for autocorrelation), the calibration's month residual, the standard error of the
-performance factor and of availability, outage-day sampling and the trend's error growing with time.
+P50 = spec model on the typical year x performance factor x month-of-year correction x availability,
+with the calibrated trend applied after the calibration window. Uncertainty per month combines, as
+independent relative variances: weather/demand variability of a whole month (from the typical
+year's day-to-day spread, inflated for autocorrelation), the model error measured out of sample,
+the month-of-year correction's own error (or the seasonal-shape prior without 12 months of data),
+the standard error of the performance factor and of availability, outage-day sampling and the
+trend's error growing with time.
 P90 is the energy exceeded with 90 % probability under a normal model: P50 x (1 - 1.2816 sd).
 """
 
@@ -71,7 +73,10 @@ def forecast_energy(
     )
     frame.index.name = "month"
     a = calibration.availability
-    frame["energy_p50_wh"] = frame["expected_wh"] * calibration.performance_factor * a
+    season = np.array([calibration.month_factor(m.month) for m in frame.index])
+    season_sd = np.array([calibration.month_correction_sd[m.month - 1] for m in frame.index])
+    frame["season_factor"] = season
+    frame["energy_p50_wh"] = frame["expected_wh"] * season * calibration.performance_factor * a
     weather = np.array([typical.monthly_sd_rel(m.month, n) for m, n in zip(frame.index, frame["days"], strict=True)])
     outage = np.sqrt((1 - a) / (a * frame["days"].to_numpy()))
     years_after = (
@@ -81,7 +86,7 @@ def forecast_energy(
     common_var = (calibration.performance_factor_se / calibration.performance_factor) ** 2 + (
         calibration.availability_se / a
     ) ** 2
-    monthly_var = weather**2 + calibration.residual_sd_rel**2 + outage**2
+    monthly_var = weather**2 + calibration.residual_sd_rel**2 + outage**2 + season_sd**2
     frame["weather_sd_rel"] = weather
     frame["sd_rel"] = np.sqrt(monthly_var + common_var + trend_var)
     frame["energy_p90_wh"] = (frame["energy_p50_wh"] * (1 - Z90 * frame["sd_rel"])).clip(lower=0)

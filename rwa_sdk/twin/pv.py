@@ -6,84 +6,23 @@ start of the hour, in the file's fixed-offset standard time, on a non-leap refer
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pvlib
 
 from .profile import TypicalYear, hourly_share_from_power, smooth_keep_monthly_totals, variability_from_days
 from .spec import Location, PvParams, SiteSpec
+from .weather import (  # noqa: F401 - re-exported: the loader lived here first
+    REFERENCE_YEAR,
+    WeatherFileError,
+    align_to_site,
+    load_weather,
+    shipped_weather_files,
+)
 
-REFERENCE_YEAR = 2019
 WEATHER_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s")
+DEFAULT_ALBEDO = 0.2
 SAPM_OPEN_RACK = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"]
-
-
-class WeatherFileError(FileNotFoundError):
-    """The named weather file is neither a path nor one of pvlib's shipped sample files."""
-
-
-def shipped_weather_files() -> tuple[str, ...]:
-    """Typical-year files that ship inside pvlib (no download needed)."""
-    data = Path(pvlib.__file__).parent / "data"
-    return tuple(sorted(p.name for p in data.iterdir() if _is_typical_year_file(p)))
-
-
-def _is_typical_year_file(path: Path) -> bool:
-    name = path.name.upper()
-    return name.endswith(".TM2") or (name.endswith(".CSV") and "TY" in name and name[:6].isdigit())
-
-
-def _resolve(name: str | Path) -> Path:
-    path = Path(name)
-    if path.is_file():
-        return path
-    shipped = Path(pvlib.__file__).parent / "data" / str(name)
-    if shipped.is_file():
-        return shipped
-    raise WeatherFileError(f"weather file {name!s} not found (shipped files: {', '.join(shipped_weather_files())})")
-
-
-def _reference_index(n_hours: int, utc_offset_h: float) -> pd.DatetimeIndex:
-    tz = f"Etc/GMT{-int(utc_offset_h):+d}" if utc_offset_h else "UTC"
-    return pd.date_range(f"{REFERENCE_YEAR}-01-01", periods=n_hours, freq="h", tz=tz)
-
-
-def load_weather(name: str | Path) -> tuple[pd.DataFrame, Location]:
-    """Read a TMY2/TMY3 file into hourly weather on the reference year, and the file's location.
-
-    TMY3 stamps hours at their end, TMY2 (as pvlib reads it) at their start; both become
-    start-of-hour labels. A typical year mixes calendar years, so the year is replaced.
-    """
-    path = _resolve(name)
-    if path.suffix.lower() == ".tm2":
-        raw, meta = pvlib.iotools.read_tmy2(path)
-        frame = pd.DataFrame(
-            {
-                "ghi_w_m2": raw["GHI"],
-                "dni_w_m2": raw["DNI"],
-                "dhi_w_m2": raw["DHI"],
-                # TMY2 stores temperature and wind speed in tenths.
-                "temp_air_c": raw["DryBulb"] / 10.0,
-                "wind_speed_m_s": raw["Wspd"] / 10.0,
-            }
-        )
-    else:
-        raw, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-        frame = pd.DataFrame(
-            {
-                "ghi_w_m2": raw["ghi"],
-                "dni_w_m2": raw["dni"],
-                "dhi_w_m2": raw["dhi"],
-                "temp_air_c": raw["temp_air"],
-                "wind_speed_m_s": raw["wind_speed"],
-            }
-        )
-    offset = float(meta["TZ"])
-    frame.index = _reference_index(len(frame), offset)
-    location = Location(float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), str(frame.index.tz))
-    return frame.astype(float), location
 
 
 def clearsky_weather(
@@ -113,6 +52,15 @@ def scale_irradiance(weather: pd.DataFrame, factor: float) -> pd.DataFrame:
     return scaled
 
 
+def _albedo(weather: pd.DataFrame, params: PvParams) -> float | np.ndarray:
+    """The spec's albedo when it sets one, else the weather file's hourly albedo, else 0.2."""
+    if params.albedo is not None:
+        return float(params.albedo)
+    if "albedo" in weather.columns:
+        return weather["albedo"].to_numpy(dtype=float)
+    return DEFAULT_ALBEDO
+
+
 def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, params: PvParams) -> pd.DataFrame:
     """Hourly plane-of-array irradiance, cell temperature and DC/AC power of a fixed-tilt array.
 
@@ -138,7 +86,7 @@ def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, p
         weather["ghi_w_m2"].to_numpy(),
         weather["dhi_w_m2"].to_numpy(),
         dni_extra=dni_extra,
-        albedo=params.albedo,
+        albedo=_albedo(weather, params),
         model="haydavies",
     )
     aoi = pvlib.irradiance.aoi(params.tilt_deg, params.azimuth_deg, zenith, azimuth)
@@ -167,14 +115,19 @@ def daily_energy_wh(power_w: pd.Series) -> pd.Series:
     return power_w.groupby(power_w.index.date).sum().rename("energy_wh")
 
 
-def pv_typical_year(spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0) -> TypicalYear:
+def pv_typical_year(
+    spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0, weather_site: Location | None = None
+) -> TypicalYear:
     """Reduce the spec's array on its typical-year weather to a :class:`TypicalYear`.
 
-    The sun is placed at the spec's coordinates; the hourly weather (and its local clock) comes from
-    the spec's weather file, so pick the shipped file closest in climate to the site.
+    The weather file's hours are moved onto the site's sun by solar time and its clock becomes the
+    site's standard time (see :func:`align_to_site`); a file too far in latitude is refused. A
+    ``weather`` frame given without ``weather_site`` is taken as already on the site's clock.
     """
     if weather is None:
-        weather, _ = load_weather(spec.pv.weather_file)
+        weather, weather_site = load_weather(spec.pv.weather_file)
+    if weather_site is not None:
+        weather = align_to_site(weather, weather_site, spec.location, weather.attrs.get("source", spec.pv.weather_file))
     if irradiance_factor != 1.0:
         weather = scale_irradiance(weather, irradiance_factor)
     location = Location(

@@ -81,7 +81,8 @@ class PvParams:
     dc_ac_ratio: float = 1.2
     inverter_efficiency: float = 0.96
     gamma_pdc_per_c: float = -0.0037
-    albedo: float = 0.2
+    # None: the weather file's albedo when it has one, else 0.2 (set it for snow on steep arrays).
+    albedo: float | None = None
     weather_file: str = "723170TYA.CSV"
 
 
@@ -195,6 +196,13 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
 
 
 def load_spec(path: str | Path) -> SiteSpec:
-    """Read a site spec from a TOML file (see examples/site_pv.toml)."""
+    """Read a site spec from a TOML file (see examples/site_pv.toml).
+
+    A relative ``pv.weather_file`` that exists next to the spec is taken from there.
+    """
     with open(path, "rb") as fh:
-        return spec_from_dict(tomllib.load(fh))
+        spec = spec_from_dict(tomllib.load(fh))
+    beside = Path(path).parent / spec.pv.weather_file
+    if not Path(spec.pv.weather_file).is_absolute() and beside.is_file():
+        spec = replace(spec, pv=replace(spec.pv, weather_file=str(beside)))
+    return spec
