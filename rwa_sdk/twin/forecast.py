@@ -58,9 +58,13 @@ def _daily_expectation(typical: TypicalYear, calibration: Calibration, start: pd
 
 
 def forecast_energy(
-    typical: TypicalYear, calibration: Calibration, start: pd.Period, horizon_months: int = 12
+    typical: TypicalYear, calibration: Calibration, start: pd.Period, horizon_months: int = 12, band_scale: float = 1.0
 ) -> Forecast:
-    """Forecast ``horizon_months`` calendar months of energy from ``start`` (a monthly Period)."""
+    """Forecast ``horizon_months`` calendar months of energy from ``start`` (a monthly Period).
+
+    ``band_scale`` widens every sd by the factor a backtest on the asset's own past forecasts found
+    necessary for P90 to hold 90 % of months (see :func:`rolling.band_scale`).
+    """
     daily = _daily_expectation(typical, calibration, start, horizon_months)
     months = pd.PeriodIndex(daily.index, freq="M")
     spec_model = typical.expected_daily_wh(pd.DatetimeIndex(daily.index), calibration.commissioned)
@@ -73,6 +77,7 @@ def forecast_energy(
     )
     frame.index.name = "month"
     a = calibration.availability
+    k2 = band_scale**2
     season = np.array([calibration.month_factor(m.month) for m in frame.index])
     season_sd = np.array([calibration.month_correction_sd[m.month - 1] for m in frame.index])
     frame["season_factor"] = season
@@ -82,11 +87,11 @@ def forecast_energy(
     years_after = (
         np.array([(m.start_time - pd.Timestamp(calibration.reference_date)).days for m in frame.index]) / DAYS_PER_YEAR
     )
-    trend_var = (calibration.trend_se * np.clip(years_after, 0, None)) ** 2
-    common_var = (calibration.performance_factor_se / calibration.performance_factor) ** 2 + (
-        calibration.availability_se / a
-    ) ** 2
-    monthly_var = weather**2 + calibration.residual_sd_rel**2 + outage**2 + season_sd**2
+    trend_var = k2 * (calibration.trend_se * np.clip(years_after, 0, None)) ** 2
+    common_var = k2 * (
+        (calibration.performance_factor_se / calibration.performance_factor) ** 2 + (calibration.availability_se / a) ** 2
+    )
+    monthly_var = (weather**2 + calibration.residual_sd_rel**2 + outage**2 + season_sd**2) * k2
     frame["weather_sd_rel"] = weather
     frame["sd_rel"] = np.sqrt(monthly_var + common_var + trend_var)
     frame["energy_p90_wh"] = (frame["energy_p50_wh"] * (1 - Z90 * frame["sd_rel"])).clip(lower=0)

@@ -8,6 +8,11 @@ complete days is scored against what was measured. In the same run, on the same 
 - same month last year: the measured month 12 months earlier (when it lies in the window);
 - PVWatts: the spec model on the same weather, uncalibrated, x the spec's availability.
 
+The band is calibrated out of sample (split conformal): at each origin, the forecasts of earlier
+origins whose months have been measured give scores (1 - actual/P50) / (z90 sd); the 90 % quantile
+of the scores is the factor by which the sd must grow for P90 to hold 90 % of months. No forecast
+is widened with information from its own future.
+
 A month is scored when at least ``SCORED_DAY_SHARE`` of its days are complete; its measured energy
 is scaled from the complete days to the whole month.
 """
@@ -22,13 +27,15 @@ import numpy as np
 import pandas as pd
 
 from .calibration import CalibrationError, calibrate, classify_days, daily_readings
-from .forecast import forecast_energy
+from .forecast import Z90, forecast_energy
 from .profile import TypicalYear
 from .readings import as_readings_frame
 from .site import typical_year
 from .spec import SiteSpec
 
 SCORED_DAY_SHARE = 0.9
+BAND_MIN_SCORES = 12
+BAND_SCALE_BOUNDS = (1.0, 3.0)
 METHODS = ("twin", "persistence", "same_month_last_year", "pvwatts")
 
 
@@ -104,6 +111,19 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def band_scale(scores: np.ndarray | list[float]) -> float:
+    """The sd multiplier that makes the 90 % quantile of past scores reach P90 (1 with too few)."""
+    values = np.asarray(scores, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) < BAND_MIN_SCORES:
+        return 1.0
+    return float(np.clip(np.quantile(values, 0.9), *BAND_SCALE_BOUNDS))
+
+
+def _scores(table: pd.DataFrame) -> np.ndarray:
+    return ((1 - table["actual_wh"] / table["raw_p50_wh"]) / (Z90 * table["raw_sd_rel"])).to_numpy()
+
+
 def rolling_backtest(
     spec: SiteSpec,
     readings: pd.DataFrame | pd.Series,
@@ -131,7 +151,10 @@ def rolling_backtest(
             cal = calibrate(spec, typical, train)
         except CalibrationError:
             continue
-        forecast = forecast_energy(typical, cal, origin, horizon_months).monthly
+        matured = [r for r in rows if r["month"] < origin]
+        scale = band_scale(_scores(pd.DataFrame(matured))) if matured else 1.0
+        raw = forecast_energy(typical, cal, origin, horizon_months).monthly
+        forecast = forecast_energy(typical, cal, origin, horizon_months, band_scale=scale).monthly
         window = days[pd.to_datetime(days.index) < origin.start_time]
         complete = window[window["status"] != "missing"]
         mean_daily = float(complete["measured_wh"].mean()) if len(complete) else np.nan
@@ -155,6 +178,9 @@ def rolling_backtest(
                     "twin_p90_wh": float(row["energy_p90_wh"]),
                     "twin_p10_wh": float(row["energy_p10_wh"]),
                     "twin_sd_rel": float(row["sd_rel"]),
+                    "raw_p50_wh": float(raw.loc[month, "energy_p50_wh"]),
+                    "raw_sd_rel": float(raw.loc[month, "sd_rel"]),
+                    "band_scale": scale,
                     "persistence_wh": mean_daily * month.days_in_month,
                     "same_month_last_year_wh": smly,
                     "pvwatts_wh": float(row["modelled_wh"]) * spec.availability,
@@ -168,7 +194,9 @@ def rolling_backtest(
             "and at least one more month with complete days"
         )
     table = pd.DataFrame(rows)
-    return RollingBacktest(table, summarise(table))
+    summary = summarise(table)
+    summary["band_scale_now"] = band_scale(_scores(table))
+    return RollingBacktest(table, summary)
 
 
 def chart_backtest(result: RollingBacktest, path: Path, title: str) -> Path:
