@@ -28,7 +28,7 @@ DOWN_SHARE = 0.02
 MIN_MONTH_DAYS = 10
 TREND_MIN_PAIRS = 12  # like-month pairs a year apart: two full years
 TREND_BOUNDS = (-0.03, 0.02)  # per year; PV loses 0.2-1 %/yr, storage fades, demand can grow
-TREND_PRIOR_SD = 0.005  # how far a real asset's trend strays from its spec's, per year
+TREND_PRIOR_SD = 0.01  # how far a real asset's trend strays from its spec's, per year
 SEASON_MIN_MONTHS = 12
 # Seasonal shape error of a typical year against a real site (sd of log month ratios); used in the
 # band while fewer than 12 months exist. Measured on the real-data backtest (docs/twin.md).

@@ -65,7 +65,7 @@ def test_outlier_days_do_not_move_the_factor(pv_spec, pv_typical, greensboro):
     assert dirty.performance_factor == pytest.approx(clean.performance_factor, rel=0.01)
 
 
-def test_estimates_degradation_once_a_year_of_data_exists(pv_spec, pv_typical, greensboro):
+def test_estimates_degradation_from_like_months_of_two_full_years(pv_spec, pv_typical, greensboro):
     weather, location = greensboro
     one_year = true_pv_energy(pv_spec, weather, location, 14.0)
     two_years = pd.Series(
@@ -74,11 +74,14 @@ def test_estimates_degradation_once_a_year_of_data_exists(pv_spec, pv_typical, g
     rng = np.random.default_rng(3)
     readings = meter_readings(delivered_energy(two_years, rng, degradation_per_year=0.02), rng)
     cal = calibrate(pv_spec, pv_typical, readings)
-    assert cal.trend_estimated
-    assert cal.trend_per_year == pytest.approx(-0.02, abs=0.006)
-    assert cal.trend_se > 0
-    short = calibrate(pv_spec, pv_typical, readings[readings.index < pd.Timestamp("2019-10-01", tz="UTC")])
-    assert not short.trend_estimated
+    assert cal.trend_estimated and not cal.trend_bounded
+    # Shrunk towards the spec's -0.5 %/yr by its uncertainty, but most of the way to the truth.
+    assert -0.026 < cal.trend_per_year < -0.012
+    assert 0 < cal.trend_se < 0.01
+    # One year and a half is not enough: no like-month pairs for twelve months, the spec's trend stays.
+    short = calibrate(pv_spec, pv_typical, readings[readings.index < pd.Timestamp("2020-06-01", tz="UTC")])
+    assert not short.trend_estimated and short.trend_per_year == pytest.approx(-0.005)
+    assert short.seasonal_estimated
 
 
 def simulate_charger_readings(spec, days: pd.DatetimeIndex, utilisation: float, rng) -> pd.DataFrame:
