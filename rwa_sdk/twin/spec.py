@@ -7,6 +7,7 @@ tokens). It is deliberately chain-agnostic so the twin can run on a TOML file al
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -166,9 +167,14 @@ class SiteSpec:
 
 def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
+    if cls is SiteSpec:
+        known |= {"location", "tariff", "finance", "pv", "storage", "charger"}
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise SpecError(prefix + sorted(unknown)[0], "unknown field")
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(sorted(known))})"
+        raise SpecError(prefix + name, f"unknown key{hint}")
     return cls(**data)
 
 
@@ -177,7 +183,8 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
     data = dict(data)
     for required in ("name", "kind", "capacity", "location", "tariff"):
         if required not in data:
-            raise SpecError(required, "missing")
+            typo = difflib.get_close_matches(required, [str(k) for k in data], n=1, cutoff=0.6)
+            raise SpecError(required, f"missing; found unknown key `{typo[0]}`: a typo?" if typo else "missing")
     tariff = dict(data.pop("tariff"))
     bands = tuple(_build(TouBand, dict(b), "tariff.tou.") for b in tariff.pop("tou", ()))
     kwargs: dict[str, Any] = {
@@ -201,7 +208,12 @@ def load_spec(path: str | Path) -> SiteSpec:
     A relative ``pv.weather_file`` that exists next to the spec is taken from there.
     """
     with open(path, "rb") as fh:
-        spec = spec_from_dict(tomllib.load(fh))
+        try:
+            spec = spec_from_dict(tomllib.load(fh))
+        except SpecError as error:
+            raise SpecError(f"{Path(path).name}: {error.field_name}", error.problem) from None
+        except tomllib.TOMLDecodeError as error:
+            raise SpecError(Path(path).name, f"not valid TOML ({error})") from None
     beside = Path(path).parent / spec.pv.weather_file
     if not Path(spec.pv.weather_file).is_absolute() and beside.is_file():
         spec = replace(spec, pv=replace(spec.pv, weather_file=str(beside)))
