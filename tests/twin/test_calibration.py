@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rwa_sdk.twin import (
     CalibrationError,
@@ -118,3 +120,22 @@ def test_too_few_usable_days_raise_calibration_error(pv_spec, pv_typical, greens
     assert error.value.usable_days < error.value.needed
     with pytest.raises(CalibrationError):
         calibrate(pv_spec, pv_typical, readings_frame([]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    slope=st.floats(-0.5, 0.5),
+    noise=st.lists(st.floats(-0.3, 0.3), min_size=36, max_size=36),
+)
+def test_property_trend_is_bounded_and_month_corrections_stay_near_one(pv_typical, slope, noise):
+    """Whatever the monthly ratios do, the trend stays physical and corrections centre on 1."""
+    from rwa_sdk.twin.calibration import TREND_BOUNDS, _season, _trend
+
+    months = pd.period_range("2020-01", periods=36, freq="M")
+    ratio = np.exp(slope * np.arange(36) / 12 + np.asarray(noise))
+    monthly = pd.DataFrame({"ratio": ratio, "n_days": 30, "measured_wh": ratio * 1e5, "expected_wh": 1e5}, index=months)
+    trend = _trend(monthly, -0.005)
+    assert trend is not None and TREND_BOUNDS[0] <= trend[0] <= TREND_BOUNDS[1] and trend[1] >= 0
+    correction, sd, _ = _season(monthly, pv_typical, float(ratio.mean()), trend[2])
+    assert np.all(correction > 0) and np.all(sd >= 0)
+    assert np.exp(np.mean(np.log(correction))) == pytest.approx(1.0, abs=0.1)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rwa_sdk.twin import Location, WeatherFileError, load_spec, load_weather, typical_year
 from rwa_sdk.twin.pv import pv_power
@@ -119,3 +121,21 @@ def test_albedo_comes_from_the_file_unless_the_spec_sets_it():
     default = pv_power(*load_weather(PSM3), 3.6, spec.pv)["poa_w_m2"]
     no_file_albedo = pv_power(*load_weather(PSM3), 3.6, dataclasses.replace(spec.pv, albedo=0.2))["poa_w_m2"]
     assert np.allclose(default, no_file_albedo)  # a file without albedo: 0.2
+
+
+@settings(max_examples=25, deadline=None)
+@given(dlon=st.floats(-40, 40), dlat=st.floats(-9.9, 9.9))
+def test_property_alignment_keeps_the_years_energy_and_moves_noon_by_the_longitude(greensboro, dlon, dlat):
+    weather, site = greensboro
+    target = Location(site.latitude + dlat, site.longitude + dlon, 0.0, str(weather.index.tz))
+    moved = align_to_site(weather, site, target)
+    assert moved["ghi_w_m2"].sum() == pytest.approx(weather["ghi_w_m2"].sum(), rel=1e-9)
+    assert moved.attrs["solar_shift_h"] == pytest.approx(dlon / 15)
+    # The centre of the day moves earlier by dlon/15 hours on the same clock.
+    hours = np.arange(24) + 0.5
+
+    def centre(frame):
+        by_hour = frame.groupby(frame.index.hour)["ghi_w_m2"].sum().reindex(range(24), fill_value=0).to_numpy()
+        return float(np.sum(hours * by_hour) / by_hour.sum())
+
+    assert centre(weather) - centre(moved) == pytest.approx(dlon / 15, abs=0.05)
