@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from .profile import TypicalYear, hourly_share_from_power, smooth_keep_monthly_totals, variability_from_days
+from .profile import (
+    TypicalYear,
+    hourly_share_from_power,
+    smooth_circular,
+    smooth_keep_monthly_totals,
+    variability_from_days,
+)
 from .spec import Location, PvParams, SiteSpec
 from .weather import (  # noqa: F401 - re-exported: the loader lived here first
     REFERENCE_YEAR,
@@ -115,6 +121,27 @@ def daily_energy_wh(power_w: pd.Series) -> pd.Series:
     return power_w.groupby(power_w.index.date).sum().rename("energy_wh")
 
 
+MEASURED_YEAR_WINDOW_DAYS = 61
+
+
+def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> pd.Series:
+    """Expected energy from a real (not typical) year: its cloudiness smoothed, the sun's cycle kept.
+
+    A typical year's months are picked to be representative; a real year's are not (one bright
+    February is weather, not climate). The ratio of the year's energy to the clear-sky energy is
+    smoothed over ``MEASURED_YEAR_WINDOW_DAYS`` and multiplied back onto the clear-sky days, so
+    month-scale weather anomalies are spread out while the astronomical seasonal shape stays exact.
+    """
+    raw = raw_daily_wh.to_numpy(dtype=float)
+    clear = clear_daily_wh.reindex(raw_daily_wh.index).to_numpy(dtype=float)
+    ratio = smooth_circular(raw, MEASURED_YEAR_WINDOW_DAYS) / np.maximum(
+        smooth_circular(clear, MEASURED_YEAR_WINDOW_DAYS), 1e-9
+    )
+    expected = pd.Series(ratio * clear, index=raw_daily_wh.index, name="expected_wh")
+    # Keep the year's total: the level is calibrated anyway, the shape is what this fixes.
+    return expected * raw.sum() / expected.sum()
+
+
 def pv_typical_year(
     spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0, weather_site: Location | None = None
 ) -> TypicalYear:
@@ -138,8 +165,12 @@ def pv_typical_year(
     raw = daily_energy_wh(power["ac_power_w"])
     cv, kappa = variability_from_days(raw)
     reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
+    if weather.attrs.get("typical", True):
+        expected = smooth_keep_monthly_totals(raw)
+    else:
+        expected = smooth_measured_year(raw, daily_energy_wh(clear["ac_power_w"]))
     return TypicalYear(
-        daily_wh=smooth_keep_monthly_totals(raw),
+        daily_wh=expected,
         raw_daily_wh=raw,
         # Ceiling: a lossless array under clear sky, +10 % (room for a spec that is wrong in tilt/losses).
         upper_daily_wh=daily_energy_wh(clear["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0 * 1.1,

@@ -4,7 +4,9 @@ Whatever the format (TMY2/TMY3, EPW, NSRDB PSM3/PSM4 CSV, PVGIS TMY/hourly, Sola
 SURFRAD, SRML, MIDC, BSRN, CRN, SOLRAD, CAMS), the result is one hourly typical year: columns
 ghi/dni/dhi/temp_air/wind_speed (and albedo when the file has it), labelled at the start of the
 hour in the file's fixed-offset standard time, on a non-leap reference year. A file of several
-years is averaged hour by hour; a file without DNI/DHI is split with the Erbs model.
+years is averaged hour by hour; a file without DNI/DHI is split with the Erbs model. The frame's
+``attrs["typical"]`` says whether it is a typical year (months picked to be representative) or
+measured years (whose month-to-month weather the PV model smooths out).
 
 A typical year from elsewhere is moved onto the site's sun by solar time (its hours are shifted
 by the difference in longitude and clock), and refused when its latitude is too far from the
@@ -120,7 +122,7 @@ def _read_tmy2(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
     # TMY2 stores temperature and wind speed in tenths.
     frame["temp_air"] = data["DryBulb"] / 10.0
     frame["wind_speed"] = data["Wspd"] / 10.0
-    return frame, {**meta, "positional": True}
+    return frame, {**meta, "positional": True, "typical": True}
 
 
 def _is_gz(path: Path) -> bool:
@@ -138,7 +140,7 @@ def _tmp_copy(path: Path, text: str) -> str:
 
 def _read_tmy3(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
     data, meta = pvlib.iotools.read_tmy3(_buffer(text), map_variables=True)
-    return data, {**meta, "positional": True}
+    return data, {**meta, "positional": True, "typical": True}
 
 
 def _read_epw(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
@@ -160,7 +162,8 @@ def _read_pvgis_tmy(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
     location = inputs.get("location", inputs)
     # A PVGIS TMY stacks months of different years in UTC: keep the order, relabel.
     return data, {"latitude": location["latitude"], "longitude": location["longitude"],
-                  "altitude": location.get("elevation", 0.0), "TZ": 0.0, "positional": len(data) == HOURS_PER_YEAR}
+                  "altitude": location.get("elevation", 0.0), "TZ": 0.0, "positional": len(data) == HOURS_PER_YEAR,
+                  "typical": True}
 
 
 def _read_pvgis_hourly(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
@@ -335,6 +338,9 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
             frame[target] = column.to_numpy(dtype=float)
     index = pd.DatetimeIndex(data.index)
     offset = _standard_offset_h(index, meta)
+    years = index.year.to_numpy()
+    # A typical year stacks months of different years; a measured record runs forward in time.
+    typical = bool(np.any(np.diff(years) < 0)) or bool(meta.get("typical", False))
     if meta.get("positional") and len(frame) == HOURS_PER_YEAR:
         # Typical years mix calendar years and stamp hours at their end: keep the order, relabel.
         frame.index = reference_index(HOURS_PER_YEAR, offset)
@@ -355,6 +361,7 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
             frame = frame.drop(columns="albedo")
     frame = frame.fillna({c: 0.0 for c in ("dni_w_m2", "dhi_w_m2")}).astype(float)
     frame.attrs["source"] = path.name
+    frame.attrs["typical"] = typical
     return frame, location
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -139,3 +140,17 @@ def test_property_alignment_keeps_the_years_energy_and_moves_noon_by_the_longitu
         return float(np.sum(hours * by_hour) / by_hour.sum())
 
     assert centre(weather) - centre(moved) == pytest.approx(dlon / 15, abs=0.05)
+
+
+def test_a_measured_year_is_smoothed_across_months_while_a_typical_year_keeps_its_months(pv_spec):
+    measured = load_spec(DATA / "pvdaq_system50.toml")
+    year = typical_year(measured)
+    assert load_weather(PSM3)[0].attrs["typical"] is False and load_weather("723170TYA.CSV")[0].attrs["typical"]
+    month = pd.DatetimeIndex(pd.to_datetime(year.daily_wh.index)).month
+    smooth, raw = year.daily_wh.groupby(month).mean(), year.raw_daily_wh.groupby(month).mean()
+    assert year.daily_wh.sum() == pytest.approx(year.raw_daily_wh.sum(), rel=1e-9)
+    # One real year's bright and dark months are weather: the expectation is far less jagged.
+    assert np.abs(np.diff(smooth.to_numpy(), 2)).mean() < 0.6 * np.abs(np.diff(raw.to_numpy(), 2)).mean()
+    tmy = typical_year(pv_spec)
+    tmy_month = pd.DatetimeIndex(pd.to_datetime(tmy.daily_wh.index)).month
+    assert np.allclose(tmy.daily_wh.groupby(tmy_month).sum(), tmy.raw_daily_wh.groupby(tmy_month).sum())
