@@ -10,7 +10,7 @@ complete days is scored against what was measured. In the same run, on the same 
 
 The band is calibrated out of sample (split conformal): at each origin, the forecasts of earlier
 origins whose months have been measured give scores (1 - actual/P50) / (z90 sd); the 90 % quantile
-of the scores is the factor by which the sd must grow for P90 to hold 90 % of months. No forecast
+(at the finite-sample conformal level) of the scores is the factor by which the sd must grow for P90 to hold 90 % of months. No forecast
 is widened with information from its own future.
 
 A month is scored when at least ``SCORED_DAY_SHARE`` of its days are complete; its measured energy
@@ -117,7 +117,9 @@ def band_scale(scores: np.ndarray | list[float]) -> float:
     values = values[np.isfinite(values)]
     if len(values) < BAND_MIN_SCORES:
         return 1.0
-    return float(np.clip(np.quantile(values, 0.9), *BAND_SCALE_BOUNDS))
+    # Split-conformal level: the ceil((n+1) 0.9)-th smallest score, so few scores widen more.
+    level = min(np.ceil((len(values) + 1) * 0.9) / len(values), 1.0)
+    return float(np.clip(np.quantile(values, level, method="inverted_cdf"), *BAND_SCALE_BOUNDS))
 
 
 def _scores(table: pd.DataFrame) -> np.ndarray:
