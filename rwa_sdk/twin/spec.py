@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -202,6 +203,15 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
     return _build(SiteSpec, {**data, **kwargs}, "")
 
 
+def _line_of(path: Path, key: str) -> int | None:
+    """The first line of a TOML file that defines ``key`` or opens a ``[key]`` table."""
+    pattern = re.compile(rf"^\s*(\[+\s*([\w.]+\.)?{re.escape(key)}\s*\]+|{re.escape(key)}\s*=)")
+    for number, text in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if pattern.match(text):
+            return number
+    return None
+
+
 def load_spec(path: str | Path) -> SiteSpec:
     """Read a site spec from a TOML file (see examples/site_pv.toml).
 
@@ -211,7 +221,9 @@ def load_spec(path: str | Path) -> SiteSpec:
         try:
             spec = spec_from_dict(tomllib.load(fh))
         except SpecError as error:
-            raise SpecError(f"{Path(path).name}: {error.field_name}", error.problem) from None
+            line = _line_of(Path(path), error.field_name.rsplit(".", 1)[-1])
+            where = f" (line {line})" if line else ""
+            raise SpecError(f"{Path(path).name}: {error.field_name}", f"{error.problem}{where}") from None
         except tomllib.TOMLDecodeError as error:
             raise SpecError(Path(path).name, f"not valid TOML ({error})") from None
     beside = Path(path).parent / spec.pv.weather_file

@@ -59,7 +59,10 @@ def test_a_misspelt_required_key_is_reported_as_the_typo(tmp_path):
     path = tmp_path / "site.toml"
     path.write_text('name = "x"\nkind = "pv"\ncapacity = 1\n[location]\nlatitude = 1\nlongitude = 2\n'
                     '[tariff]\nflat_per_kwh = 0.1\n[pvv]\ntilt_deg = 3\n')
-    with pytest.raises(SpecError, match=r"site.toml: pvv: unknown key; did you mean `pv`\?"):
+    with pytest.raises(SpecError, match=r"site.toml: pvv: unknown key; did you mean `pv`\? \(line 9\)"):
+        load_spec(path)
+    path.write_text(path.read_text().replace("[pvv]", "[pv]").replace("tilt_deg", "tilt_dgree"))
+    with pytest.raises(SpecError, match=r"pv.tilt_dgree: unknown key; did you mean `tilt_deg`\? \(line 10\)"):
         load_spec(path)
 
 
