@@ -31,8 +31,10 @@ TREND_BOUNDS = (-0.03, 0.02)  # per year; PV loses 0.2-1 %/yr, storage fades, de
 TREND_PRIOR_SD = 0.01  # how far a real asset's trend strays from its spec's, per year
 SEASON_MIN_MONTHS = 12
 # Seasonal shape error of a typical year against a real site (sd of log month ratios); used in the
-# band while fewer than 12 months exist. Measured on the real-data backtest (docs/twin.md).
+# band while fewer than 12 months exist. PV: from the real-data backtest (docs/twin.md); storage and
+# chargers have no weather year whose shape could be wrong, only demand seasons.
 SHAPE_SD_PRIOR = 0.08
+SHAPE_SD_PRIOR_OTHER = 0.03
 MODEL_SD_FLOOR = 0.02
 OOS_MIN_PRIOR_MONTHS = 2
 
@@ -223,7 +225,7 @@ def _season(
         }
     )
     by = frame.groupby("month").agg(r=("log", "mean"), var=("var", "mean"), n=("log", "size")).reindex(range(1, 13))
-    s2 = (by["var"] / by["n"]).to_numpy()
+    s2 = np.maximum((by["var"] / by["n"]).to_numpy(), 1e-8)
     r = by["r"].to_numpy() - np.average(by["r"].to_numpy(), weights=1 / s2)
     tau2 = max(float(np.mean(r**2) - np.mean(s2)), 0.0)
     weight = tau2 / (tau2 + s2)
@@ -285,17 +287,18 @@ def calibrate(
     trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
     season = _season(monthly, typical, factor, slope)
+    prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
     if season is not None:
         correction, correction_sd, _ = season
     else:
-        correction, correction_sd = np.ones(12), np.full(12, SHAPE_SD_PRIOR)
+        correction, correction_sd = np.ones(12), np.full(12, prior)
     in_sample = _residual_sd(monthly, typical, factor, slope)
     oos = _out_of_sample_sd(monthly, typical, correction if season is not None else None)
     # Out of sample when the window allows; the shape error is carried by month_correction_sd.
     residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
     if season is None and oos is not None:
         # One-step errors inside a short window already contain the shape error the prior stands for.
-        residual = max(float(np.sqrt(max(oos**2 - SHAPE_SD_PRIOR**2, 0.0))), MODEL_SD_FLOOR)
+        residual = max(float(np.sqrt(max(oos**2 - prior**2, 0.0))), MODEL_SD_FLOOR)
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))
 
     pr = None

@@ -147,7 +147,8 @@ def rolling_backtest(
     local_start = frame.index.tz_convert(spec.location.tz)
     rows: list[dict[str, Any]] = []
     for origin in pd.period_range(first + min_train_months, months.index[-1], freq="M"):
-        cut = pd.Timestamp(origin.start_time).tz_localize(spec.location.tz)
+        cut = pd.Timestamp(origin.start_time).tz_localize(spec.location.tz, ambiguous=False,
+                                                          nonexistent="shift_forward")
         train = frame[local_start < cut]
         try:
             cal = calibrate(spec, typical, train)
