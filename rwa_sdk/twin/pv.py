@@ -142,6 +142,35 @@ def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> 
     return expected * raw.sum() / expected.sum()
 
 
+# Year-to-year sd of a month's PV energy from its cloudiness: clouds are what varies, so a month
+# that is always clear hardly varies and a cloudy one varies most. sd = coef x (1 - clear-sky
+# index of the month's energy), within the bounds. With coef 0.3 this gives 2-5 % for clear
+# desert summers (index 0.85-0.93), 8-10 % for sunny winters (0.65-0.75) and 15-18 % for cloudy
+# winters (0.4-0.5), the range reported for the year-to-year variability of monthly irradiation
+# (about 5-15 % depending on month and climate). A multi-year weather file replaces it by its
+# own year-to-year spread.
+INTERANNUAL_COEF = 0.3
+INTERANNUAL_BOUNDS = (0.03, 0.20)
+
+
+def interannual_sd(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series, measured: dict[int, float] | None) -> pd.Series:
+    """Year-to-year relative sd of each calendar month's energy (index 1..12).
+
+    From the weather file's own years where it has enough of them (``measured``, GHI based), else
+    from the month's clear-sky index (see ``INTERANNUAL_COEF``).
+    """
+    month = pd.DatetimeIndex(pd.to_datetime(raw_daily_wh.index)).month
+    energy = raw_daily_wh.groupby(month).sum()
+    clear = clear_daily_wh.reindex(raw_daily_wh.index).groupby(month).sum()
+    index = (energy / clear.where(clear > 0)).clip(0, 1).fillna(0.5)
+    prior = (INTERANNUAL_COEF * (1 - index)).clip(*INTERANNUAL_BOUNDS)
+    if measured:
+        prior = prior.copy()
+        for m, value in measured.items():
+            prior.loc[m] = value
+    return prior.reindex(range(1, 13)).rename("interannual_sd_rel")
+
+
 def pv_typical_year(
     spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0, weather_site: Location | None = None
 ) -> TypicalYear:
@@ -165,10 +194,11 @@ def pv_typical_year(
     raw = daily_energy_wh(power["ac_power_w"])
     cv, kappa = variability_from_days(raw)
     reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
+    clear_daily = daily_energy_wh(clear["ac_power_w"])
     if weather.attrs.get("typical", True):
         expected = smooth_keep_monthly_totals(raw)
     else:
-        expected = smooth_measured_year(raw, daily_energy_wh(clear["ac_power_w"]))
+        expected = smooth_measured_year(raw, clear_daily)
     return TypicalYear(
         daily_wh=expected,
         raw_daily_wh=raw,
@@ -179,4 +209,5 @@ def pv_typical_year(
         hourly_share=hourly_share_from_power(power["ac_power_w"]),
         trend_per_year=-spec.degradation_per_year,
         reference_daily_wh=smooth_keep_monthly_totals(reference),
+        interannual_sd_rel=interannual_sd(raw, clear_daily, weather.attrs.get("interannual_cv")),
     )

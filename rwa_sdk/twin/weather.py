@@ -341,6 +341,7 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
     years = index.year.to_numpy()
     # A typical year stacks months of different years; a measured record runs forward in time.
     typical = bool(np.any(np.diff(years) < 0)) or bool(meta.get("typical", False))
+    interannual = None if typical else monthly_ghi_interannual_cv(frame.get("ghi_w_m2"), offset)
     if meta.get("positional") and len(frame) == HOURS_PER_YEAR:
         # Typical years mix calendar years and stamp hours at their end: keep the order, relabel.
         frame.index = reference_index(HOURS_PER_YEAR, offset)
@@ -362,7 +363,38 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
     frame = frame.fillna({c: 0.0 for c in ("dni_w_m2", "dhi_w_m2")}).astype(float)
     frame.attrs["source"] = path.name
     frame.attrs["typical"] = typical
+    if interannual is not None:
+        frame.attrs["interannual_cv"] = interannual
     return frame, location
+
+
+INTERANNUAL_MIN_YEARS = 3
+
+
+def monthly_ghi_interannual_cv(ghi: pd.Series | None, offset_h: float) -> dict[int, float] | None:
+    """Year-to-year coefficient of variation of each calendar month's GHI, from a multi-year record.
+
+    Only complete months count (>= 95 % of their hours present); a calendar month needs
+    ``INTERANNUAL_MIN_YEARS`` of them. Returns None when no month has enough years.
+    """
+    if ghi is None or ghi.empty:
+        return None
+    index = pd.DatetimeIndex(ghi.index)
+    index = index.tz_localize(_fixed_tz(offset_h)) if index.tz is None else index.tz_convert(_fixed_tz(offset_h))
+    hourly = pd.Series(ghi.to_numpy(dtype=float), index=index.floor("h")).clip(lower=0)
+    hourly = hourly.groupby(level=0).mean()
+    months = pd.PeriodIndex(pd.DatetimeIndex(hourly.index).tz_localize(None), freq="M")
+    table = hourly.groupby(months).agg(["sum", "count"])
+    hours = np.asarray(table.index.days_in_month) * 24
+    table = table[table["count"].to_numpy() >= 0.95 * hours]
+    if table.empty:
+        return None
+    mean_power = table["sum"] / table["count"]
+    out = {}
+    for month, values in mean_power.groupby(table.index.month):
+        if len(values) >= INTERANNUAL_MIN_YEARS and values.mean() > 0:
+            out[int(month)] = float(values.std(ddof=1) / values.mean())
+    return out or None
 
 
 def distance_km(a: Location, b: Location) -> float:
