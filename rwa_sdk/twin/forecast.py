@@ -8,6 +8,10 @@ the month-of-year correction's own error (or the seasonal-shape prior without 12
 the standard error of the performance factor and of availability, outage-day sampling and the
 trend's error growing with time.
 P90 is the energy exceeded with 90 % probability under a normal model: P50 x (1 - 1.2816 sd).
+
+With ``model_weight`` < 1, P50 is a forecast combination: the model's P50 x w + persistence (the
+calibration window's mean daily energy x days) x (1 - w), w learnt from both methods' errors on
+months already scored (see :func:`rolling.combination_weight`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ Z90 = 1.2815515655446004
 class Forecast:
     """Monthly forecast frame (index: month Period) and horizon totals.
 
-    Columns: days, modelled_wh (spec model, no calibration), energy_p50_wh, energy_p90_wh,
+    Columns: days, modelled_wh (spec model, no calibration), model_p50_wh (calibrated model before
+    any combination with persistence), energy_p50_wh, energy_p90_wh,
     energy_p10_wh, sd_rel, weather_sd_rel. Totals treat weather and residual as independent between
     months and calibration errors as common to all months.
     """
@@ -57,8 +62,20 @@ def _daily_expectation(typical: TypicalYear, calibration: Calibration, start: pd
     return base * correction
 
 
+def persistence_daily_wh(calibration: Calibration) -> float:
+    """The calibration window's mean measured energy per complete day (the persistence forecast)."""
+    days = calibration.daily
+    complete = days[days["status"] != "missing"]
+    return float(complete["measured_wh"].mean()) if len(complete) else float("nan")
+
+
 def forecast_energy(
-    typical: TypicalYear, calibration: Calibration, start: pd.Period, horizon_months: int = 12, band_scale: float = 1.0
+    typical: TypicalYear,
+    calibration: Calibration,
+    start: pd.Period,
+    horizon_months: int = 12,
+    band_scale: float = 1.0,
+    model_weight: float = 1.0,
 ) -> Forecast:
     """Forecast ``horizon_months`` calendar months of energy from ``start`` (a monthly Period).
 
@@ -81,7 +98,12 @@ def forecast_energy(
     season = np.array([calibration.month_factor(m.month) for m in frame.index])
     season_sd = np.array([calibration.month_correction_sd[m.month - 1] for m in frame.index])
     frame["season_factor"] = season
-    frame["energy_p50_wh"] = frame["expected_wh"] * season * calibration.performance_factor * a
+    frame["model_p50_wh"] = frame["expected_wh"] * season * calibration.performance_factor * a
+    frame["energy_p50_wh"] = frame["model_p50_wh"]
+    if model_weight < 1.0:
+        persistence = persistence_daily_wh(calibration) * frame["days"]
+        if np.isfinite(persistence).all():
+            frame["energy_p50_wh"] = model_weight * frame["model_p50_wh"] + (1 - model_weight) * persistence
     weather = np.array([typical.monthly_sd_rel(m.month, n) for m, n in zip(frame.index, frame["days"], strict=True)])
     outage = np.sqrt((1 - a) / (a * frame["days"].to_numpy()))
     years_after = (

@@ -104,7 +104,7 @@ def expected_accuracy(backtest: RollingBacktest | None) -> dict[str, Any] | None
         return None
     keys = ("forecast_months", "origins", "twin_mape", "persistence_mape", "same_month_last_year_mape", "pvwatts_mape",
             "skill_vs_persistence", "skill_vs_same_month_last_year", "p90_coverage", "twelve_month_total_error",
-            "band_scale_now")
+            "band_scale_now", "model_mape", "model_weight_now")
     return {k: backtest.summary.get(k) for k in keys}
 
 
@@ -226,10 +226,11 @@ def build_report(
         except BacktestError:
             past = None
     scale = float(past.summary.get("band_scale_now", 1.0)) if past is not None else 1.0
-    fc = forecast_energy(typical, cal, start, horizon_months, band_scale=scale)
+    weight = float(past.summary.get("model_weight_now", 1.0)) if past is not None else 1.0
+    fc = forecast_energy(typical, cal, start, horizon_months, band_scale=scale, model_weight=weight)
     flows = cashflows(fc, spec, typical)
     value = valuation(spec, typical, cal, fc)
-    sens = tornado(spec, typical, cal, start, months=12, weather=weather)
+    sens = tornado(spec, typical, cal, start, months=12, weather=weather, model_weight=weight)
     charts: dict[str, Path] = {}
     json_path = None
     if out_dir is not None:
@@ -482,11 +483,12 @@ def render_backtest(spec: SiteSpec, result: RollingBacktest) -> Table:
     frame = result.table
     notes = {
         "twin": f"P90 held in {_pct(s.get('p90_coverage'))} of months (goal 85-95 %)",
+        "model": f"calibrated model alone (the twin weighs it {_pct(s.get('model_weight_now'))} against persistence)",
         "persistence": f"twin skill {_signed(s.get('skill_vs_persistence'))}",
         "same_month_last_year": f"twin skill {_signed(s.get('skill_vs_same_month_last_year'))} on the same months",
         "pvwatts": "spec model, uncalibrated, same weather",
     }
-    for method in ("twin", "persistence", "same_month_last_year", "pvwatts"):
+    for method in ("twin", "model", "persistence", "same_month_last_year", "pvwatts"):
         table.add_row(method.replace("_", " "), _pct(s.get(f"{method}_mape")),
                       f"{int(frame[f'{method}_wh'].notna().sum()):,}", notes[method])
     table.add_row("12-month total", _pct(s.get("twelve_month_total_error")), f"{s.get('twelve_month_windows', 0):,}",

@@ -8,6 +8,13 @@ complete days is scored against what was measured. In the same run, on the same 
 - same month last year: the measured month 12 months earlier (when it lies in the window);
 - PVWatts: the spec model on the same weather, uncalibrated, x the spec's availability.
 
+The twin's P50 is a forecast combination learnt out of sample: the calibrated model and
+persistence, weighted by the inverse of their mean squared log errors on the months of earlier
+origins already measured (weight 1 on the model with fewer than ``COMBINE_MIN_SCORES``). The
+combination cannot be much worse than the better of the two on such months, and is often better
+than both because their errors are only partly correlated. The model alone is reported as
+``model``.
+
 The band is calibrated out of sample (split conformal): at each origin, the forecasts of earlier
 origins whose months have been measured give scores (1 - actual/P50) / (z90 sd); the 90 % quantile
 (at the finite-sample conformal level) of the scores is the factor by which the sd must grow for P90 to hold 90 % of months. No forecast
@@ -36,7 +43,8 @@ from .spec import SiteSpec
 SCORED_DAY_SHARE = 0.9
 BAND_MIN_SCORES = 12
 BAND_SCALE_BOUNDS = (1.0, 3.0)
-METHODS = ("twin", "persistence", "same_month_last_year", "pvwatts")
+COMBINE_MIN_SCORES = 12
+METHODS = ("twin", "model", "persistence", "same_month_last_year", "pvwatts")
 
 
 class BacktestError(ValueError):
@@ -122,6 +130,17 @@ def band_scale(scores: np.ndarray | list[float]) -> float:
     return float(np.clip(np.quantile(values, level, method="inverted_cdf"), *BAND_SCALE_BOUNDS))
 
 
+def combination_weight(table: pd.DataFrame) -> float:
+    """Weight of the model against persistence: inverse mean squared log error on scored months."""
+    if table.empty or len(table) < COMBINE_MIN_SCORES:
+        return 1.0
+    model = float(np.mean(np.log(table["actual_wh"] / table["model_wh"]) ** 2))
+    persistence = float(np.mean(np.log(table["actual_wh"] / table["persistence_wh"]) ** 2))
+    if not np.isfinite(model) or not np.isfinite(persistence) or model + persistence <= 0:
+        return 1.0
+    return persistence / (model + persistence)
+
+
 def _scores(table: pd.DataFrame) -> np.ndarray:
     return ((1 - table["actual_wh"] / table["raw_p50_wh"]) / (Z90 * table["raw_sd_rel"])).to_numpy()
 
@@ -156,8 +175,9 @@ def rolling_backtest(
             continue
         matured = [r for r in rows if r["month"] < origin]
         scale = band_scale(_scores(pd.DataFrame(matured))) if matured else 1.0
-        raw = forecast_energy(typical, cal, origin, horizon_months).monthly
-        forecast = forecast_energy(typical, cal, origin, horizon_months, band_scale=scale).monthly
+        weight = combination_weight(pd.DataFrame(matured)) if matured else 1.0
+        raw = forecast_energy(typical, cal, origin, horizon_months, model_weight=weight).monthly
+        forecast = forecast_energy(typical, cal, origin, horizon_months, band_scale=scale, model_weight=weight).monthly
         window = days[pd.to_datetime(days.index) < origin.start_time]
         complete = window[window["status"] != "missing"]
         mean_daily = float(complete["measured_wh"].mean()) if len(complete) else np.nan
@@ -178,6 +198,8 @@ def rolling_backtest(
                     "train_months": (origin - first).n,
                     "actual_wh": float(months.loc[month, "actual_wh"]),
                     "twin_wh": float(row["energy_p50_wh"]),
+                    "model_wh": float(row["model_p50_wh"]),
+                    "model_weight": weight,
                     "twin_p90_wh": float(row["energy_p90_wh"]),
                     "twin_p10_wh": float(row["energy_p10_wh"]),
                     "twin_sd_rel": float(row["sd_rel"]),
@@ -199,6 +221,7 @@ def rolling_backtest(
     table = pd.DataFrame(rows)
     summary = summarise(table)
     summary["band_scale_now"] = band_scale(_scores(table))
+    summary["model_weight_now"] = combination_weight(table)
     return RollingBacktest(table, summary)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from rwa_sdk.twin import calibrate, load_spec, read_readings_csv, typical_year
 from rwa_sdk.twin.calibration import TREND_BOUNDS
-from rwa_sdk.twin.rolling import BacktestError, band_scale, rolling_backtest
+from rwa_sdk.twin.rolling import BacktestError, band_scale, combination_weight, rolling_backtest
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -100,3 +100,24 @@ def test_too_short_a_record_is_refused_in_words(real):
     spec, readings, typical = real
     with pytest.raises(BacktestError, match="needs 3 months of training"):
         rolling_backtest(spec, readings[readings.index < pd.Timestamp("2011-06-01", tz="UTC")], typical=typical)
+
+
+def test_the_combination_is_learnt_only_from_scored_months_and_beats_both_parts(backtest):
+    table = backtest.table
+    for origin, rows in table.groupby("origin"):
+        past = table[table["month"] < origin]
+        assert rows["model_weight"].iloc[0] == pytest.approx(combination_weight(past))
+        expected = rows["model_weight"] * rows["model_wh"] + (1 - rows["model_weight"]) * rows["persistence_wh"]
+        assert rows["twin_wh"].to_numpy() == pytest.approx(expected.to_numpy())
+    s = backtest.summary
+    # Out of sample on a real record, the combination is no worse than either of its parts.
+    assert s["twin_mape"] <= min(s["model_mape"], s["persistence_mape"])
+    assert 0 < s["model_weight_now"] < 1
+
+
+def test_combination_weight_is_inverse_mean_squared_error():
+    actual = np.full(20, 100.0)
+    table = pd.DataFrame({"actual_wh": actual, "model_wh": actual * np.exp(0.05), "persistence_wh": actual * np.exp(-0.1)})
+    # Squared log errors 0.0025 and 0.01: weight 0.01 / 0.0125 on the model.
+    assert combination_weight(table) == pytest.approx(0.8)
+    assert combination_weight(table.head(5)) == 1.0  # too few scored months
