@@ -230,30 +230,49 @@ def _season(
     tau2 = max(float(np.mean(r**2) - np.mean(s2)), 0.0)
     weight = tau2 / (tau2 + s2)
     correction = np.exp(weight * r)
-    post_sd = np.sqrt(weight * s2)
+    # Posterior variance with Morris's (1983) allowance for tau^2 and the centre being estimated
+    # from the same 12 months: without it a window whose months look calm (tau^2 = 0) would claim
+    # a perfectly known seasonal shape.
+    k = 12
+    shrink = 1 - weight
+    post_var = s2 * (1 - (k - 3) / (k - 1) * shrink) + 2 / (k - 3) * shrink**2 * r**2
+    post_sd = np.sqrt(post_var)
     return correction, post_sd, float(np.sqrt(tau2))
 
 
-def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear, correction: np.ndarray | None) -> float | None:
+def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear, tau: float | None) -> float | None:
     """Model error of one month beyond weather, from predicting each month by the months before it.
 
-    Month k is predicted with the energy-weighted ratio of months < k (and the month-of-year
-    correction when one exists); its log error less the weather variance of that month is the model
-    error. Returns None with too few months to say.
+    Month k is predicted with the energy-weighted ratio of months < k and, when month-of-year
+    corrections are in use (``tau`` given), a correction for its calendar month learnt from its
+    earlier occurrences only (shrunk as in :func:`_season`; 1 when it has none), so no month helps
+    predict itself. Its squared log error less the weather variance and the shape variance left
+    (tau^2 uncorrected, tau^2 s^2 / (tau^2 + s^2) corrected) is the model error. Returns None with
+    too few months to say.
     """
     full = _full(monthly)
     if len(full) <= OOS_MIN_PRIOR_MONTHS + 1:
         return None
     measured, expected = full["measured_wh"].to_numpy(), full["expected_wh"].to_numpy()
     months = full.index.month.to_numpy()
-    corr = np.ones(13) if correction is None else np.concatenate([[1.0], correction])
-    errors, weather = [], []
+    var = np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
+    excess = []
     for k in range(OOS_MIN_PRIOR_MONTHS, len(full)):
-        prior = (measured[:k]).sum() / (expected[:k] * corr[months[:k]]).sum()
-        errors.append(np.log(measured[k] / (expected[k] * corr[months[k]] * prior)))
-        weather.append(typical.monthly_sd_rel(int(months[k]), float(full["n_days"].iloc[k])) ** 2)
-    excess = float(np.mean(np.square(errors)) - np.mean(weather))
-    return float(np.sqrt(max(excess, 0.0)))
+        prior = measured[:k].sum() / expected[:k].sum()
+        log_corr, shape_var = 0.0, 0.0
+        if tau is not None:
+            earlier = np.flatnonzero(months[:k] == months[k])
+            tau2 = tau**2
+            if len(earlier):
+                s2 = float(np.mean(var[earlier])) / len(earlier)
+                r = float(np.mean(np.log(measured[earlier] / (expected[earlier] * prior))))
+                weight = tau2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
+                log_corr, shape_var = weight * r, tau2 * s2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
+            else:
+                shape_var = tau2
+        error = np.log(measured[k] / (expected[k] * prior)) - log_corr
+        excess.append(error**2 - var[k] - shape_var)
+    return float(np.sqrt(max(float(np.mean(excess)), 0.0)))
 
 
 def calibrate(
@@ -288,12 +307,13 @@ def calibrate(
     slope = trend[2] if trend else 0.0
     season = _season(monthly, typical, factor, slope)
     prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
+    tau = None
     if season is not None:
-        correction, correction_sd, _ = season
+        correction, correction_sd, tau = season
     else:
         correction, correction_sd = np.ones(12), np.full(12, prior)
     in_sample = _residual_sd(monthly, typical, factor, slope)
-    oos = _out_of_sample_sd(monthly, typical, correction if season is not None else None)
+    oos = _out_of_sample_sd(monthly, typical, tau)
     # Out of sample when the window allows; the shape error is carried by month_correction_sd.
     residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
     if season is None and oos is not None:

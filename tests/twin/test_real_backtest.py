@@ -121,3 +121,35 @@ def test_combination_weight_is_inverse_mean_squared_error():
     # Squared log errors 0.0025 and 0.01: weight 0.01 / 0.0125 on the model.
     assert combination_weight(table) == pytest.approx(0.8)
     assert combination_weight(table.head(5)) == 1.0  # too few scored months
+
+
+class _FlatWeather:
+    def monthly_sd_rel(self, month, n_days=None):
+        return 0.01
+
+
+def _months(ratios):
+    index = pd.period_range("2020-01", periods=len(ratios), freq="M")
+    expected = np.full(len(ratios), 1000.0)
+    return pd.DataFrame({"measured_wh": expected * ratios, "expected_wh": expected, "n_days": 30, "ratio": ratios},
+                        index=index)
+
+
+def test_out_of_sample_model_error_never_lets_a_month_predict_itself():
+    from rwa_sdk.twin.calibration import _out_of_sample_sd
+
+    once = np.ones(14)
+    once[5] = 1.3  # one odd June: no earlier June can have told
+    odd = _out_of_sample_sd(_months(once), _FlatWeather(), tau=0.05)
+    assert odd > 0.05
+    # A June seen before is predicted with the correction learnt from it: smaller error.
+    repeated = np.ones(26)
+    repeated[[5, 17]] = 1.3
+    assert _out_of_sample_sd(_months(repeated), _FlatWeather(), tau=0.3) < odd
+
+
+def test_a_calm_first_year_does_not_claim_a_known_seasonal_shape(real):
+    spec, readings, typical = real
+    cal = calibrate(spec, typical, readings[readings.index < pd.Timestamp("2012-05-01", tz="UTC")])
+    assert cal.seasonal_estimated
+    assert all(sd > 0.01 for sd in cal.month_correction_sd)
