@@ -74,13 +74,14 @@ def forecast_energy(
     calibration: Calibration,
     start: pd.Period,
     horizon_months: int = 12,
-    band_scale: float = 1.0,
+    band_scale: float | tuple[float, ...] = 1.0,
     model_weight: float = 1.0,
 ) -> Forecast:
     """Forecast ``horizon_months`` calendar months of energy from ``start`` (a monthly Period).
 
     ``band_scale`` widens every sd by the factor a backtest on the asset's own past forecasts found
-    necessary for P90 to hold 90 % of months (see :func:`rolling.band_scale`).
+    necessary for P90 to hold 90 % of months (see :func:`rolling.band_scale`): one factor, or 12
+    (by calendar month, January first).
     """
     daily = _daily_expectation(typical, calibration, start, horizon_months)
     months = pd.PeriodIndex(daily.index, freq="M")
@@ -94,7 +95,8 @@ def forecast_energy(
     )
     frame.index.name = "month"
     a = calibration.availability
-    k2 = band_scale**2
+    scales = np.broadcast_to(np.asarray(band_scale, dtype=float), (12,)) if np.ndim(band_scale) else None
+    k2 = (np.array([scales[m.month - 1] for m in frame.index]) if scales is not None else np.full(len(frame), band_scale)) ** 2
     season = np.array([calibration.month_factor(m.month) for m in frame.index])
     season_sd = np.array([calibration.month_correction_sd[m.month - 1] for m in frame.index])
     frame["season_factor"] = season

@@ -225,7 +225,7 @@ def build_report(
             past = rolling_backtest(spec, readings, typical=typical)
         except BacktestError:
             past = None
-    scale = float(past.summary.get("band_scale_now", 1.0)) if past is not None else 1.0
+    scale = tuple(past.summary.get("band_scales_now", (1.0,) * 12)) if past is not None else 1.0
     weight = float(past.summary.get("model_weight_now", 1.0)) if past is not None else 1.0
     fc = forecast_energy(typical, cal, start, horizon_months, band_scale=scale, model_weight=weight)
     flows = cashflows(fc, spec, typical)

@@ -18,7 +18,9 @@ than both because their errors are only partly correlated. The model alone is re
 The band is calibrated out of sample (split conformal): at each origin, the forecasts of earlier
 origins whose months have been measured give scores (1 - actual/P50) / (z90 sd); the 90 % quantile
 (at the finite-sample conformal level) of the scores is the factor by which the sd must grow for P90 to hold 90 % of months. No forecast
-is widened with information from its own future.
+is widened with information from its own future. The factor is learnt separately (Mondrian
+conformal) for the winter half-year of the site's hemisphere and the summer half, because their errors differ in kind (snow, low sun and short days), not only in size;
+a half with fewer than ``BAND_MIN_SCORES`` scores uses the factor of all scores.
 
 A month is scored when at least ``SCORED_DAY_SHARE`` of its days are complete; its measured energy
 is scaled from the complete days to the whole month.
@@ -145,6 +147,24 @@ def _scores(table: pd.DataFrame) -> np.ndarray:
     return ((1 - table["actual_wh"] / table["raw_p50_wh"]) / (Z90 * table["raw_sd_rel"])).to_numpy()
 
 
+def dark_months(latitude: float) -> frozenset[int]:
+    """The winter half-year of the site's hemisphere (short days, low sun, snow): October-March north."""
+    return frozenset({10, 11, 12, 1, 2, 3} if latitude >= 0 else {4, 5, 6, 7, 8, 9})
+
+
+def band_scales(table: pd.DataFrame, dark: frozenset[int]) -> tuple[float, ...]:
+    """Conformal band factor per calendar month (January first): dark and bright halves apart."""
+    if table.empty:
+        return (1.0,) * 12
+    overall = band_scale(_scores(table))
+    in_dark = np.array([m.month in dark for m in table["month"]])
+    halves = {}
+    for key, mask in ((True, in_dark), (False, ~in_dark)):
+        scores = _scores(table[mask])
+        halves[key] = band_scale(scores) if len(scores) >= BAND_MIN_SCORES else overall
+    return tuple(halves[m in dark] for m in range(1, 13))
+
+
 def rolling_backtest(
     spec: SiteSpec,
     readings: pd.DataFrame | pd.Series,
@@ -164,6 +184,7 @@ def rolling_backtest(
     months = measured_months(days)
     first = months.index[0] + (0 if pd.Timestamp(daily.index[0]).day == 1 else 1)
     local_start = frame.index.tz_convert(spec.location.tz)
+    dark = dark_months(spec.location.latitude)
     rows: list[dict[str, Any]] = []
     for origin in pd.period_range(first + min_train_months, months.index[-1], freq="M"):
         cut = pd.Timestamp(origin.start_time).tz_localize(spec.location.tz, ambiguous=False,
@@ -174,10 +195,10 @@ def rolling_backtest(
         except CalibrationError:
             continue
         matured = [r for r in rows if r["month"] < origin]
-        scale = band_scale(_scores(pd.DataFrame(matured))) if matured else 1.0
+        scales = band_scales(pd.DataFrame(matured), dark) if matured else (1.0,) * 12
         weight = combination_weight(pd.DataFrame(matured)) if matured else 1.0
         raw = forecast_energy(typical, cal, origin, horizon_months, model_weight=weight).monthly
-        forecast = forecast_energy(typical, cal, origin, horizon_months, band_scale=scale, model_weight=weight).monthly
+        forecast = forecast_energy(typical, cal, origin, horizon_months, band_scale=scales, model_weight=weight).monthly
         window = days[pd.to_datetime(days.index) < origin.start_time]
         complete = window[window["status"] != "missing"]
         mean_daily = float(complete["measured_wh"].mean()) if len(complete) else np.nan
@@ -205,7 +226,7 @@ def rolling_backtest(
                     "twin_sd_rel": float(row["sd_rel"]),
                     "raw_p50_wh": float(raw.loc[month, "energy_p50_wh"]),
                     "raw_sd_rel": float(raw.loc[month, "sd_rel"]),
-                    "band_scale": scale,
+                    "band_scale": scales[month.month - 1],
                     "persistence_wh": mean_daily * month.days_in_month,
                     "same_month_last_year_wh": smly,
                     "pvwatts_wh": float(row["modelled_wh"]) * spec.availability,
@@ -221,6 +242,7 @@ def rolling_backtest(
     table = pd.DataFrame(rows)
     summary = summarise(table)
     summary["band_scale_now"] = band_scale(_scores(table))
+    summary["band_scales_now"] = list(band_scales(table, dark))
     summary["model_weight_now"] = combination_weight(table)
     return RollingBacktest(table, summary)
 

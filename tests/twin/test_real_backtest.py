@@ -14,7 +14,7 @@ import pytest
 
 from rwa_sdk.twin import calibrate, load_spec, read_readings_csv, typical_year
 from rwa_sdk.twin.calibration import TREND_BOUNDS
-from rwa_sdk.twin.rolling import BacktestError, band_scale, combination_weight, rolling_backtest
+from rwa_sdk.twin.rolling import BacktestError, band_scale, combination_weight, dark_months, rolling_backtest
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -77,14 +77,26 @@ def test_bands_are_widened_only_by_forecasts_already_scored(backtest):
     table = backtest.table
     first = table["origin"].min()
     assert (table.loc[table["origin"] == first, "band_scale"] == 1.0).all()
+    dark = dark_months(39.74)
     for origin, rows in table.groupby("origin"):
         past = table[table["month"] < origin]
         scores = (1 - past["actual_wh"] / past["raw_p50_wh"]) / (1.2815515655446004 * past["raw_sd_rel"])
-        assert rows["band_scale"].iloc[0] == pytest.approx(band_scale(scores.to_numpy()))
+        in_dark = past["month"].map(lambda m: m.month in dark).to_numpy(dtype=bool)
+        for _, row in rows.iterrows():
+            same_half = in_dark == (row["month"].month in dark)
+            half = scores[same_half].to_numpy()
+            expected = band_scale(half) if len(half) >= 12 else band_scale(scores.to_numpy())
+            assert row["band_scale"] == pytest.approx(expected)
     assert backtest.summary["band_scale_now"] >= 1.0
+    assert len(backtest.summary["band_scales_now"]) == 12 and min(backtest.summary["band_scales_now"]) >= 1.0
     # Widening moved coverage towards 0.90 compared with the raw bands.
     raw_p90 = table["raw_p50_wh"] * (1 - 1.2815515655446004 * table["raw_sd_rel"])
     assert backtest.summary["p90_coverage"] >= float((table["actual_wh"] >= raw_p90).mean())
+
+
+def test_the_dark_half_is_the_winter_of_the_sites_hemisphere():
+    assert dark_months(39.74) == frozenset({1, 2, 3, 10, 11, 12})
+    assert dark_months(-33.9) == frozenset({4, 5, 6, 7, 8, 9})
 
 
 def test_band_scale_is_the_conformal_90th_percentile_of_past_scores_and_bounded():
