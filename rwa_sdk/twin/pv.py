@@ -142,33 +142,56 @@ def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> 
     return expected * raw.sum() / expected.sum()
 
 
-# Year-to-year sd of a month's PV energy from its cloudiness: clouds are what varies, so a month
-# that is always clear hardly varies and a cloudy one varies most. sd = coef x (1 - clear-sky
-# index of the month's energy), within the bounds. With coef 0.3 this gives 2-5 % for clear
-# desert summers (index 0.85-0.93), 8-10 % for sunny winters (0.65-0.75) and 15-18 % for cloudy
-# winters (0.4-0.5), the range reported for the year-to-year variability of monthly irradiation
-# (about 5-15 % depending on month and climate). A multi-year weather file replaces it by its
-# own year-to-year spread.
+# Year-to-year sd of a month's irradiation from its cloudiness: clouds are what varies, so a month
+# that is always clear hardly varies and a cloudy one varies most: sd = coef x (1 - the month's
+# clear-sky index of GHI). With coef 0.3 this gives 2-5 % for clear desert summers (index
+# 0.85-0.93), 6-9 % for sunny winters (0.7-0.8) and 15-18 % for cloudy winters (0.4-0.5), the
+# range reported for the year-to-year variability of monthly irradiation (about 5-15 % depending
+# on month and climate). A multi-year weather file replaces it by its own year-to-year spread.
+# The array's energy varies more than GHI where beam dominates (a steep array in winter): the sd
+# is multiplied by the elasticity of daily PV energy to daily GHI within the month.
 INTERANNUAL_COEF = 0.3
 INTERANNUAL_BOUNDS = (0.03, 0.20)
+ELASTICITY_BOUNDS = (0.5, 2.0)
 
 
-def interannual_sd(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series, measured: dict[int, float] | None) -> pd.Series:
-    """Year-to-year relative sd of each calendar month's energy (index 1..12).
+def energy_elasticity(raw_daily_wh: pd.Series, ghi_daily: pd.Series) -> pd.Series:
+    """Per calendar month, d log(daily PV energy) / d log(daily GHI) over the year's days (1 if flat)."""
+    frame = pd.DataFrame({"e": raw_daily_wh.to_numpy(dtype=float),
+                          "g": ghi_daily.reindex(raw_daily_wh.index).to_numpy(dtype=float)})
+    frame["month"] = pd.DatetimeIndex(pd.to_datetime(raw_daily_wh.index)).month
+    frame = frame[(frame["e"] > 0) & (frame["g"] > 0)]
+    out = {}
+    for month, rows in frame.groupby("month"):
+        x, y = np.log(rows["g"].to_numpy()), np.log(rows["e"].to_numpy())
+        out[month] = float(np.cov(x, y)[0, 1] / np.var(x, ddof=1)) if len(rows) > 5 and np.var(x) > 1e-6 else 1.0
+    return pd.Series(out).reindex(range(1, 13)).fillna(1.0).clip(*ELASTICITY_BOUNDS)
 
-    From the weather file's own years where it has enough of them (``measured``, GHI based), else
-    from the month's clear-sky index (see ``INTERANNUAL_COEF``).
+
+def interannual_sd(
+    ghi_daily: pd.Series, clear_ghi_daily: pd.Series, measured: dict[int, float] | None,
+    elasticity: pd.Series | None = None,
+) -> pd.Series:
+    """Year-to-year relative sd of each calendar month's PV energy (index 1..12).
+
+    The month's GHI spread from the weather file's own years where it has enough of them
+    (``measured``), else from its clear-sky index with its neighbours' (see ``INTERANNUAL_COEF``); times the array's
+    ``elasticity`` to GHI; within the bounds.
     """
-    month = pd.DatetimeIndex(pd.to_datetime(raw_daily_wh.index)).month
-    energy = raw_daily_wh.groupby(month).sum()
-    clear = clear_daily_wh.reindex(raw_daily_wh.index).groupby(month).sum()
-    index = (energy / clear.where(clear > 0)).clip(0, 1).fillna(0.5)
-    prior = (INTERANNUAL_COEF * (1 - index)).clip(*INTERANNUAL_BOUNDS)
-    if measured:
-        prior = prior.copy()
-        for m, value in measured.items():
-            prior.loc[m] = value
-    return prior.reindex(range(1, 13)).rename("interannual_sd_rel")
+    month = pd.DatetimeIndex(pd.to_datetime(ghi_daily.index)).month
+    ghi = ghi_daily.groupby(month).sum()
+    clear = clear_ghi_daily.reindex(ghi_daily.index).groupby(month).sum()
+    index = (ghi / clear.where(clear > 0)).clip(0, 1).fillna(0.5).reindex(range(1, 13)).fillna(0.5)
+    # Cloudiness is a seasonal climate; one file's single month of it is weather: a month with its
+    # two neighbours (circular), so one clear November does not make November certain.
+    values = index.to_numpy()
+    index = pd.Series((np.roll(values, 1) + values + np.roll(values, -1)) / 3, index=index.index)
+    sd = INTERANNUAL_COEF * (1 - index)
+    for m, value in (measured or {}).items():
+        sd.loc[m] = value
+    if elasticity is not None:
+        sd = sd * elasticity.reindex(range(1, 13)).fillna(1.0)
+    return sd.clip(*INTERANNUAL_BOUNDS).rename("interannual_sd_rel")
 
 
 def pv_typical_year(
@@ -190,7 +213,9 @@ def pv_typical_year(
         spec.location.latitude, spec.location.longitude, spec.location.altitude_m, str(weather.index.tz)
     )
     power = pv_power(weather, location, spec.capacity, spec.pv)
-    clear = pv_power(clearsky_weather(location, weather.index), location, spec.capacity, spec.pv)
+    clear_sky = clearsky_weather(location, weather.index)
+    clear = pv_power(clear_sky, location, spec.capacity, spec.pv)
+    ghi_daily = daily_energy_wh(weather["ghi_w_m2"])
     raw = daily_energy_wh(power["ac_power_w"])
     cv, kappa = variability_from_days(raw)
     reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
@@ -209,5 +234,8 @@ def pv_typical_year(
         hourly_share=hourly_share_from_power(power["ac_power_w"]),
         trend_per_year=-spec.degradation_per_year,
         reference_daily_wh=smooth_keep_monthly_totals(reference),
-        interannual_sd_rel=interannual_sd(raw, clear_daily, weather.attrs.get("interannual_cv")),
+        interannual_sd_rel=interannual_sd(
+            ghi_daily, daily_energy_wh(clear_sky["ghi_w_m2"]), weather.attrs.get("interannual_cv"),
+            energy_elasticity(raw, ghi_daily),
+        ),
     )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rwa_sdk.twin import typical_year
-from rwa_sdk.twin.pv import INTERANNUAL_BOUNDS, clearsky_weather, interannual_sd, pv_typical_year
+from rwa_sdk.twin.pv import INTERANNUAL_BOUNDS, clearsky_weather, energy_elasticity, interannual_sd, pv_typical_year
 from rwa_sdk.twin.weather import monthly_ghi_interannual_cv
 
 
@@ -64,3 +64,18 @@ def test_chargers_have_no_weather_regime():
     from tests.twin.conftest import charger_spec
 
     assert typical_year(charger_spec()).regime_var(1) == 0.0
+
+
+def test_energy_varies_with_ghi_by_the_arrays_elasticity_and_one_month_of_cloud_is_not_climate():
+    days = pd.date_range("2019-01-01", "2019-12-31", freq="D").date
+    ghi = pd.Series(np.random.default_rng(3).uniform(1000, 6000, len(days)), index=days)
+    assert energy_elasticity(ghi**1.5, ghi).to_numpy() == pytest.approx(1.5)
+    assert energy_elasticity(ghi * 7.0, ghi).to_numpy() == pytest.approx(1.0)
+    sd = interannual_sd(ghi * 0.8, ghi, None, pd.Series(1.5, index=range(1, 13)))
+    assert sd.to_numpy() == pytest.approx(0.3 * 0.2 * 1.5)
+    assert interannual_sd(ghi * 0.5, ghi, None, pd.Series(1.5, index=range(1, 13))).eq(INTERANNUAL_BOUNDS[1]).all()
+    # One clear November among cloudy months is spread over its neighbours.
+    clear_november = ghi * np.where(pd.DatetimeIndex(pd.to_datetime(ghi.index)).month == 11, 1.0, 0.5)
+    sd = interannual_sd(clear_november, ghi, None)
+    assert sd.loc[11] == pytest.approx(0.3 * (1 - (0.5 + 1.0 + 0.5) / 3))
+    assert sd.loc[6] == pytest.approx(0.15)
