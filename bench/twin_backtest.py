@@ -55,7 +55,7 @@ def _records(argv: list[str]) -> list[tuple[str, str, str | None]]:
 
 def real(argv: list[str]) -> None:
     from rwa_sdk.twin import load_spec, read_readings_csv
-    from rwa_sdk.twin.rolling import rolling_backtest
+    from rwa_sdk.twin.rolling import dark_months, rolling_backtest
 
     print(__doc__.split("Synthetic mode")[0].strip())
     print()
@@ -74,6 +74,15 @@ def real(argv: list[str]) -> None:
         table = result.table.assign(record=spec.name)
         table["ape"] = (table["twin_wh"] - table["actual_wh"]).abs() / table["actual_wh"]
         print(table.groupby("lead")["ape"].mean().round(3).rename("twin MAPE by lead").to_frame().T.to_string())
+        covered = table["actual_wh"] >= table["twin_p90_wh"]
+        history = pd.cut(table["train_months"], [0, 8, 11, 18, 24, 1000], labels=["<=8", "9-11", "12-18", "19-24", ">24"])
+        print(covered.groupby(history, observed=True).mean().round(3).rename("P90 coverage by months of history")
+              .to_frame().T.to_string())
+        winter = table["month"].map(lambda m: m.month in dark_months(spec.location.latitude))
+        print(f"  p90_coverage_winter_half={covered[winter].mean():.3f} p90_coverage_summer_half={covered[~winter].mean():.3f}")
+        per_origin = covered.groupby(table["origin"]).mean()
+        print(f"  p90_coverage_per_origin: min={per_origin.min():.3f} median={per_origin.median():.3f} "
+              f"max={per_origin.max():.3f}")
         tables.append((table, s))
     elapsed = time.perf_counter() - started
     table = pd.concat([t for t, _ in tables])
