@@ -6,6 +6,7 @@ Typical use::
     report = build_report(load_spec("site.toml"), readings_frame(records), out_dir="report")
     report.forecast.monthly      # P50/P90 energy per month (pandas)
     report.valuation             # yield and DCF value per token
+    report.backtest.summary      # expected accuracy: rolling backtest on the same readings
 
 The twin does not touch the chain: its inputs are a :class:`SiteSpec` and a readings frame.
 """
@@ -17,6 +18,8 @@ from .finance import Valuation, annualised_yield, cashflows, dcf_value_per_token
 from .forecast import Forecast, forecast_energy, monthly_ape, next_month, p90_coverage
 from .profile import TypicalYear
 from .pv import WeatherFileError, clearsky_weather, load_weather, pv_power, pv_typical_year, shipped_weather_files
+from .rolling import BacktestError, RollingBacktest, rolling_backtest
+from .weather import align_to_site
 from .readings import ReadingsError, as_readings_frame, energy_series_frame, read_readings_csv, readings_frame
 from .report import TwinReport, build_report, render_table, report_dict, twin_cli
 from .sensitivity import p50_yield, tornado
@@ -38,6 +41,10 @@ from .spec import (
 from .storage import storage_typical_year
 
 __all__ = [
+    "BacktestError",
+    "RollingBacktest",
+    "align_to_site",
+    "rolling_backtest",
     "Calibration",
     "CalibrationError",
     "ChargerParams",

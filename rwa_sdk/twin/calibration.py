@@ -2,10 +2,13 @@
 
 Readings come from the real weather/demand of their days while the model runs on a typical year,
 so single days cannot be compared one to one. The comparison is therefore on sums: the ratio of
-measured to expected energy over all days the asset was up (a performance factor), the share of
-days it was up (availability), and, once a year of data exists, the trend of monthly ratios
-(degradation, fade or demand growth). Uncertainties say how much of the ratio the weather of the
-calibration window alone could explain.
+measured to expected energy over all days the asset was up (a performance factor) and the share of
+days it was up (availability). With 12 months or more, month-of-year corrections fix the typical
+year's seasonal shape, each shrunk towards 1 by how much of its deviation one month of weather
+could explain. With two full years or more, a trend (degradation, fade or demand growth) is
+estimated from like calendar months a year apart (year-on-year, median), bounded to a physical
+range. The model error that the forecast band carries is measured out of sample: each month of
+the window predicted from the months before it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .profile import DAYS_PER_YEAR, TypicalYear
 from .readings import as_readings_frame
@@ -24,7 +26,17 @@ from .spec import SiteSpec
 COMPLETE_COVERAGE = 0.95
 DOWN_SHARE = 0.02
 MIN_MONTH_DAYS = 10
-TREND_MIN_DAYS = 365
+TREND_MIN_PAIRS = 12  # like-month pairs a year apart: two full years
+TREND_BOUNDS = (-0.03, 0.02)  # per year; PV loses 0.2-1 %/yr, storage fades, demand can grow
+TREND_PRIOR_SD = 0.01  # how far a real asset's trend strays from its spec's, per year
+SEASON_MIN_MONTHS = 12
+# Seasonal shape error of a typical year against a real site (sd of log month ratios); used in the
+# band while fewer than 12 months exist. PV: from the real-data backtest (docs/twin.md); storage and
+# chargers have no weather year whose shape could be wrong, only demand seasons.
+SHAPE_SD_PRIOR = 0.08
+SHAPE_SD_PRIOR_OTHER = 0.03
+MODEL_SD_FLOOR = 0.02
+OOS_MIN_PRIOR_MONTHS = 2
 
 
 class CalibrationError(ValueError):
@@ -43,7 +55,9 @@ class Calibration:
     ``performance_factor`` multiplies the spec model on days the asset was up; ``availability`` is
     the share of complete days it was up; ``trend_per_year`` is the yearly relative change the
     forecast applies after ``reference_date`` (estimated when ``trend_estimated``, else the spec's).
-    ``residual_sd_rel`` is the month-to-month scatter of the ratio beyond what weather explains.
+    ``residual_sd_rel`` is the model error of one month beyond weather (out of sample);
+    ``month_correction``/``month_correction_sd`` are the 12 month-of-year factors (index 0 = January)
+    and the sd of their logs (``shape_sd_prior`` for months without a correction).
     """
 
     performance_factor: float
@@ -63,6 +77,14 @@ class Calibration:
     n_days_down: int
     daily: pd.DataFrame
     monthly: pd.DataFrame
+    month_correction: tuple[float, ...] = (1.0,) * 12
+    month_correction_sd: tuple[float, ...] = (SHAPE_SD_PRIOR,) * 12
+    seasonal_estimated: bool = False
+    trend_bounded: bool = False
+
+    def month_factor(self, month: int) -> float:
+        """The month-of-year correction for calendar month 1..12."""
+        return float(self.month_correction[month - 1])
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
@@ -150,16 +172,107 @@ def _years(months: pd.PeriodIndex, origin: pd.Period) -> np.ndarray:
     return np.asarray([(m - origin).n for m in months], dtype=float) / 12.0
 
 
-def _trend(monthly: pd.DataFrame, spec_trend: float) -> tuple[float, float, float] | None:
-    """Theil-Sen slope of log monthly ratios; returns (trend per year, its se, log slope) or None."""
-    full = monthly[monthly["n_days"] >= MIN_MONTH_DAYS]
-    if len(full) < 12:
+def _full(monthly: pd.DataFrame) -> pd.DataFrame:
+    return monthly[monthly["n_days"] >= MIN_MONTH_DAYS]
+
+
+def _trend(monthly: pd.DataFrame, spec_trend: float) -> tuple[float, float, float, bool] | None:
+    """Year-on-year trend: median change of log ratio between like months 12 months apart.
+
+    Comparing January with January cancels the typical year's seasonal shape error, which a slope
+    through all months would read as degradation. Returns (trend per year, its se, log slope,
+    bounded) or None with fewer than ``TREND_MIN_PAIRS`` pairs.
+    """
+    full = _full(monthly)
+    logs = pd.Series(np.log(full["ratio"].to_numpy()), index=full.index)
+    pairs = [logs[m + 12] - logs[m] for m in logs.index if (m + 12) in logs.index]
+    if len(pairs) < TREND_MIN_PAIRS:
+        return None
+    diffs = np.asarray(pairs)
+    slope = float(np.median(diffs))
+    # Median of n pairs; neighbouring months share weather regimes, so count half as independent.
+    se_log = 1.2533 * float(np.std(diffs, ddof=1)) / np.sqrt(max(len(diffs) / 2, 1))
+    # Shrink towards the spec's trend by the estimate's own uncertainty (two years of weather
+    # noise easily fake several %/yr), then keep it inside the physical range.
+    weight = TREND_PRIOR_SD**2 / (TREND_PRIOR_SD**2 + se_log**2)
+    raw = (1 + spec_trend) * np.exp(weight * slope) - 1
+    trend = float(np.clip(raw, *TREND_BOUNDS))
+    slope = float(np.log((1 + trend) / (1 + spec_trend)))
+    se = float(np.sqrt(weight) * se_log * (1 + trend))
+    return trend, se, slope, bool(trend != raw)
+
+
+def _season(
+    monthly: pd.DataFrame, typical: TypicalYear, factor: float, slope: float
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Month-of-year corrections shrunk towards 1 (empirical Bayes) and the sd of their logs.
+
+    For calendar month m, r_m is the mean log ratio to the factor over its occurrences; one month
+    of weather alone gives it variance s_m^2. The spread of true corrections tau^2 is what the r_m
+    vary beyond that; each r_m is weighted tau^2 / (tau^2 + s_m^2). A typical year built from one
+    real year has month-by-month errors, not only a smooth seasonal one, hence one value a month.
+    """
+    full = _full(monthly)
+    if len(full) < SEASON_MIN_MONTHS or full.index.month.nunique() < 12:
         return None
     t = _years(full.index, full.index[0])
-    slope, _, low, high = stats.theilslopes(np.log(full["ratio"].to_numpy()), t, alpha=0.90)
-    trend = (1 + spec_trend) * np.exp(slope) - 1
-    se = (high - low) / (2 * 1.645)
-    return float(trend), float(se), float(slope)
+    logs = np.log(full["ratio"].to_numpy() / factor) - slope * (t - t.mean())
+    frame = pd.DataFrame(
+        {
+            "month": full.index.month,
+            "log": logs,
+            "var": [typical.monthly_sd_rel(m.month, n) ** 2 for m, n in zip(full.index, full["n_days"], strict=True)],
+        }
+    )
+    by = frame.groupby("month").agg(r=("log", "mean"), var=("var", "mean"), n=("log", "size")).reindex(range(1, 13))
+    s2 = np.maximum((by["var"] / by["n"]).to_numpy(), 1e-8)
+    r = by["r"].to_numpy() - np.average(by["r"].to_numpy(), weights=1 / s2)
+    tau2 = max(float(np.mean(r**2) - np.mean(s2)), 0.0)
+    weight = tau2 / (tau2 + s2)
+    correction = np.exp(weight * r)
+    # Posterior variance with Morris's (1983) allowance for tau^2 and the centre being estimated
+    # from the same 12 months: without it a window whose months look calm (tau^2 = 0) would claim
+    # a perfectly known seasonal shape.
+    k = 12
+    shrink = 1 - weight
+    post_var = s2 * (1 - (k - 3) / (k - 1) * shrink) + 2 / (k - 3) * shrink**2 * r**2
+    post_sd = np.sqrt(post_var)
+    return correction, post_sd, float(np.sqrt(tau2))
+
+
+def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear, tau: float | None) -> float | None:
+    """Model error of one month beyond weather, from predicting each month by the months before it.
+
+    Month k is predicted with the energy-weighted ratio of months < k and, when month-of-year
+    corrections are in use (``tau`` given), a correction for its calendar month learnt from its
+    earlier occurrences only (shrunk as in :func:`_season`; 1 when it has none), so no month helps
+    predict itself. Its squared log error less the weather variance and the shape variance left
+    (tau^2 uncorrected, tau^2 s^2 / (tau^2 + s^2) corrected) is the model error. Returns None with
+    too few months to say.
+    """
+    full = _full(monthly)
+    if len(full) <= OOS_MIN_PRIOR_MONTHS + 1:
+        return None
+    measured, expected = full["measured_wh"].to_numpy(), full["expected_wh"].to_numpy()
+    months = full.index.month.to_numpy()
+    var = np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
+    excess = []
+    for k in range(OOS_MIN_PRIOR_MONTHS, len(full)):
+        prior = measured[:k].sum() / expected[:k].sum()
+        log_corr, shape_var = 0.0, 0.0
+        if tau is not None:
+            earlier = np.flatnonzero(months[:k] == months[k])
+            tau2 = tau**2
+            if len(earlier):
+                s2 = float(np.mean(var[earlier])) / len(earlier)
+                r = float(np.mean(np.log(measured[earlier] / (expected[earlier] * prior))))
+                weight = tau2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
+                log_corr, shape_var = weight * r, tau2 * s2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
+            else:
+                shape_var = tau2
+        error = np.log(measured[k] / (expected[k] * prior)) - log_corr
+        excess.append(error**2 - var[k] - shape_var)
+    return float(np.sqrt(max(float(np.mean(excess)), 0.0)))
 
 
 def calibrate(
@@ -190,10 +303,22 @@ def calibrate(
     ordinal = np.array([d.toordinal() for d in up.index], dtype=float)
     reference = dt.date.fromordinal(int(round(np.average(ordinal, weights=weights))))
 
-    span_days = (up.index[-1] - up.index[0]).days
-    trend = _trend(monthly, typical.trend_per_year) if span_days >= TREND_MIN_DAYS else None
+    trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
-    residual = _residual_sd(monthly, typical, factor, slope)
+    season = _season(monthly, typical, factor, slope)
+    prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
+    tau = None
+    if season is not None:
+        correction, correction_sd, tau = season
+    else:
+        correction, correction_sd = np.ones(12), np.full(12, prior)
+    in_sample = _residual_sd(monthly, typical, factor, slope)
+    oos = _out_of_sample_sd(monthly, typical, tau)
+    # Out of sample when the window allows; the shape error is carried by month_correction_sd.
+    residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
+    if season is None and oos is not None:
+        # One-step errors inside a short window already contain the shape error the prior stands for.
+        residual = max(float(np.sqrt(max(oos**2 - prior**2, 0.0))), MODEL_SD_FLOOR)
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))
 
     pr = None
@@ -209,6 +334,10 @@ def calibrate(
         trend_per_year=trend[0] if trend else typical.trend_per_year,
         trend_estimated=trend is not None,
         trend_se=trend[1] if trend else 0.0,
+        trend_bounded=trend[3] if trend else False,
+        month_correction=tuple(float(c) for c in correction),
+        month_correction_sd=tuple(float(c) for c in correction_sd),
+        seasonal_estimated=season is not None,
         reference_date=reference,
         commissioned=commissioned,
         performance_ratio=pr,

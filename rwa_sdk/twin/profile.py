@@ -27,7 +27,11 @@ class TypicalYear:
       inflation (1+rho)/(1-rho), so the spread of any number of days can be derived;
     - ``hourly_share``: 12x24 share of each month's energy by local hour (for time-of-use prices);
     - ``weekday_factor``: multiplier by weekday (Mon=0) on ``daily_wh``;
-    - ``trend_per_year``: expected relative change per year (negative for degradation/fade).
+    - ``trend_per_year``: expected relative change per year (negative for degradation/fade);
+    - ``interannual_sd_rel``: year-to-year relative sd of each calendar month's energy (index
+      1..12). A typical year is not the year that comes: months of different years differ by more
+      than the day-to-day sampling of one year explains (weather regimes last weeks). The part of
+      it beyond that sampling is added to every month's variance, whatever its number of days.
     """
 
     daily_wh: pd.Series
@@ -39,13 +43,26 @@ class TypicalYear:
     trend_per_year: float
     weekday_factor: tuple[float, ...] = (1.0,) * 7
     reference_daily_wh: pd.Series | None = None
+    interannual_sd_rel: pd.Series | None = None
 
     def monthly_sd_rel(self, month: int, n_days: float | None = None) -> float:
-        """Relative sd of the energy of ``n_days`` days of ``month`` (a full month if None)."""
+        """Relative sd of the energy of ``n_days`` days of ``month`` (a full month if None).
+
+        Day-to-day sampling (AR(1): cv^2 kappa / n) plus the month's year-to-year regime variance
+        beyond what that sampling gives for a whole month (it does not average out over days).
+        """
         days = n_days if n_days is not None else _days_in_month(month)
         if days <= 0:
             return 0.0
-        return float(self.daily_cv.loc[month] * np.sqrt(self.kappa / days))
+        sampling = float(self.daily_cv.loc[month]) ** 2 * self.kappa
+        return float(np.sqrt(sampling / days + self.regime_var(month)))
+
+    def regime_var(self, month: int) -> float:
+        """Year-to-year variance of a whole month beyond day-to-day sampling (0 without a model)."""
+        if self.interannual_sd_rel is None:
+            return 0.0
+        sampling = float(self.daily_cv.loc[month]) ** 2 * self.kappa / _days_in_month(month)
+        return max(float(self.interannual_sd_rel.loc[month]) ** 2 - sampling, 0.0)
 
     def day_of_year(self, dates: pd.DatetimeIndex) -> np.ndarray:
         """Index 1..365 into the profile; 29 February maps onto 28 February so leap years reuse it."""

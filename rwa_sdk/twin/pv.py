@@ -6,84 +6,29 @@ start of the hour, in the file's fixed-offset standard time, on a non-leap refer
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pvlib
 
-from .profile import TypicalYear, hourly_share_from_power, smooth_keep_monthly_totals, variability_from_days
+from .profile import (
+    TypicalYear,
+    hourly_share_from_power,
+    smooth_circular,
+    smooth_keep_monthly_totals,
+    variability_from_days,
+)
 from .spec import Location, PvParams, SiteSpec
+from .weather import (  # noqa: F401 - re-exported: the loader lived here first
+    REFERENCE_YEAR,
+    WeatherFileError,
+    align_to_site,
+    load_weather,
+    shipped_weather_files,
+)
 
-REFERENCE_YEAR = 2019
 WEATHER_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s")
+DEFAULT_ALBEDO = 0.2
 SAPM_OPEN_RACK = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"]
-
-
-class WeatherFileError(FileNotFoundError):
-    """The named weather file is neither a path nor one of pvlib's shipped sample files."""
-
-
-def shipped_weather_files() -> tuple[str, ...]:
-    """Typical-year files that ship inside pvlib (no download needed)."""
-    data = Path(pvlib.__file__).parent / "data"
-    return tuple(sorted(p.name for p in data.iterdir() if _is_typical_year_file(p)))
-
-
-def _is_typical_year_file(path: Path) -> bool:
-    name = path.name.upper()
-    return name.endswith(".TM2") or (name.endswith(".CSV") and "TY" in name and name[:6].isdigit())
-
-
-def _resolve(name: str | Path) -> Path:
-    path = Path(name)
-    if path.is_file():
-        return path
-    shipped = Path(pvlib.__file__).parent / "data" / str(name)
-    if shipped.is_file():
-        return shipped
-    raise WeatherFileError(f"weather file {name!s} not found (shipped files: {', '.join(shipped_weather_files())})")
-
-
-def _reference_index(n_hours: int, utc_offset_h: float) -> pd.DatetimeIndex:
-    tz = f"Etc/GMT{-int(utc_offset_h):+d}" if utc_offset_h else "UTC"
-    return pd.date_range(f"{REFERENCE_YEAR}-01-01", periods=n_hours, freq="h", tz=tz)
-
-
-def load_weather(name: str | Path) -> tuple[pd.DataFrame, Location]:
-    """Read a TMY2/TMY3 file into hourly weather on the reference year, and the file's location.
-
-    TMY3 stamps hours at their end, TMY2 (as pvlib reads it) at their start; both become
-    start-of-hour labels. A typical year mixes calendar years, so the year is replaced.
-    """
-    path = _resolve(name)
-    if path.suffix.lower() == ".tm2":
-        raw, meta = pvlib.iotools.read_tmy2(path)
-        frame = pd.DataFrame(
-            {
-                "ghi_w_m2": raw["GHI"],
-                "dni_w_m2": raw["DNI"],
-                "dhi_w_m2": raw["DHI"],
-                # TMY2 stores temperature and wind speed in tenths.
-                "temp_air_c": raw["DryBulb"] / 10.0,
-                "wind_speed_m_s": raw["Wspd"] / 10.0,
-            }
-        )
-    else:
-        raw, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-        frame = pd.DataFrame(
-            {
-                "ghi_w_m2": raw["ghi"],
-                "dni_w_m2": raw["dni"],
-                "dhi_w_m2": raw["dhi"],
-                "temp_air_c": raw["temp_air"],
-                "wind_speed_m_s": raw["wind_speed"],
-            }
-        )
-    offset = float(meta["TZ"])
-    frame.index = _reference_index(len(frame), offset)
-    location = Location(float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), str(frame.index.tz))
-    return frame.astype(float), location
 
 
 def clearsky_weather(
@@ -113,6 +58,15 @@ def scale_irradiance(weather: pd.DataFrame, factor: float) -> pd.DataFrame:
     return scaled
 
 
+def _albedo(weather: pd.DataFrame, params: PvParams) -> float | np.ndarray:
+    """The spec's albedo when it sets one, else the weather file's hourly albedo, else 0.2."""
+    if params.albedo is not None:
+        return float(params.albedo)
+    if "albedo" in weather.columns:
+        return weather["albedo"].to_numpy(dtype=float)
+    return DEFAULT_ALBEDO
+
+
 def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, params: PvParams) -> pd.DataFrame:
     """Hourly plane-of-array irradiance, cell temperature and DC/AC power of a fixed-tilt array.
 
@@ -138,7 +92,7 @@ def pv_power(weather: pd.DataFrame, location: Location, capacity_kw_dc: float, p
         weather["ghi_w_m2"].to_numpy(),
         weather["dhi_w_m2"].to_numpy(),
         dni_extra=dni_extra,
-        albedo=params.albedo,
+        albedo=_albedo(weather, params),
         model="haydavies",
     )
     aoi = pvlib.irradiance.aoi(params.tilt_deg, params.azimuth_deg, zenith, azimuth)
@@ -167,26 +121,111 @@ def daily_energy_wh(power_w: pd.Series) -> pd.Series:
     return power_w.groupby(power_w.index.date).sum().rename("energy_wh")
 
 
-def pv_typical_year(spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0) -> TypicalYear:
+MEASURED_YEAR_WINDOW_DAYS = 61
+
+
+def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> pd.Series:
+    """Expected energy from a real (not typical) year: its cloudiness smoothed, the sun's cycle kept.
+
+    A typical year's months are picked to be representative; a real year's are not (one bright
+    February is weather, not climate). The ratio of the year's energy to the clear-sky energy is
+    smoothed over ``MEASURED_YEAR_WINDOW_DAYS`` and multiplied back onto the clear-sky days, so
+    month-scale weather anomalies are spread out while the astronomical seasonal shape stays exact.
+    """
+    raw = raw_daily_wh.to_numpy(dtype=float)
+    clear = clear_daily_wh.reindex(raw_daily_wh.index).to_numpy(dtype=float)
+    ratio = smooth_circular(raw, MEASURED_YEAR_WINDOW_DAYS) / np.maximum(
+        smooth_circular(clear, MEASURED_YEAR_WINDOW_DAYS), 1e-9
+    )
+    expected = pd.Series(ratio * clear, index=raw_daily_wh.index, name="expected_wh")
+    # Keep the year's total: the level is calibrated anyway, the shape is what this fixes.
+    return expected * raw.sum() / expected.sum()
+
+
+# Year-to-year sd of a month's irradiation from its cloudiness: clouds are what varies, so a month
+# that is always clear hardly varies and a cloudy one varies most: sd = coef x (1 - the month's
+# clear-sky index of GHI). With coef 0.3 this gives 2-5 % for clear desert summers (index
+# 0.85-0.93), 6-9 % for sunny winters (0.7-0.8) and 15-18 % for cloudy winters (0.4-0.5), the
+# range reported for the year-to-year variability of monthly irradiation (about 5-15 % depending
+# on month and climate). A multi-year weather file replaces it by its own year-to-year spread.
+# The array's energy varies more than GHI where beam dominates (a steep array in winter): the sd
+# is multiplied by the elasticity of daily PV energy to daily GHI within the month.
+INTERANNUAL_COEF = 0.3
+INTERANNUAL_BOUNDS = (0.03, 0.20)
+ELASTICITY_BOUNDS = (0.5, 2.0)
+
+
+def energy_elasticity(raw_daily_wh: pd.Series, ghi_daily: pd.Series) -> pd.Series:
+    """Per calendar month, d log(daily PV energy) / d log(daily GHI) over the year's days (1 if flat)."""
+    frame = pd.DataFrame({"e": raw_daily_wh.to_numpy(dtype=float),
+                          "g": ghi_daily.reindex(raw_daily_wh.index).to_numpy(dtype=float)})
+    frame["month"] = pd.DatetimeIndex(pd.to_datetime(raw_daily_wh.index)).month
+    frame = frame[(frame["e"] > 0) & (frame["g"] > 0)]
+    out = {}
+    for month, rows in frame.groupby("month"):
+        x, y = np.log(rows["g"].to_numpy()), np.log(rows["e"].to_numpy())
+        out[month] = float(np.cov(x, y)[0, 1] / np.var(x, ddof=1)) if len(rows) > 5 and np.var(x) > 1e-6 else 1.0
+    return pd.Series(out).reindex(range(1, 13)).fillna(1.0).clip(*ELASTICITY_BOUNDS)
+
+
+def interannual_sd(
+    ghi_daily: pd.Series, clear_ghi_daily: pd.Series, measured: dict[int, float] | None,
+    elasticity: pd.Series | None = None,
+) -> pd.Series:
+    """Year-to-year relative sd of each calendar month's PV energy (index 1..12).
+
+    The month's GHI spread from the weather file's own years where it has enough of them
+    (``measured``), else from its clear-sky index with its neighbours' (see ``INTERANNUAL_COEF``); times the array's
+    ``elasticity`` to GHI; within the bounds.
+    """
+    month = pd.DatetimeIndex(pd.to_datetime(ghi_daily.index)).month
+    ghi = ghi_daily.groupby(month).sum()
+    clear = clear_ghi_daily.reindex(ghi_daily.index).groupby(month).sum()
+    index = (ghi / clear.where(clear > 0)).clip(0, 1).fillna(0.5).reindex(range(1, 13)).fillna(0.5)
+    # Cloudiness is a seasonal climate; one file's single month of it is weather: a month with its
+    # two neighbours (circular), so one clear November does not make November certain.
+    values = index.to_numpy()
+    index = pd.Series((np.roll(values, 1) + values + np.roll(values, -1)) / 3, index=index.index)
+    sd = INTERANNUAL_COEF * (1 - index)
+    for m, value in (measured or {}).items():
+        sd.loc[m] = value
+    if elasticity is not None:
+        sd = sd * elasticity.reindex(range(1, 13)).fillna(1.0)
+    return sd.clip(*INTERANNUAL_BOUNDS).rename("interannual_sd_rel")
+
+
+def pv_typical_year(
+    spec: SiteSpec, weather: pd.DataFrame | None = None, irradiance_factor: float = 1.0, weather_site: Location | None = None
+) -> TypicalYear:
     """Reduce the spec's array on its typical-year weather to a :class:`TypicalYear`.
 
-    The sun is placed at the spec's coordinates; the hourly weather (and its local clock) comes from
-    the spec's weather file, so pick the shipped file closest in climate to the site.
+    The weather file's hours are moved onto the site's sun by solar time and its clock becomes the
+    site's standard time (see :func:`align_to_site`); a file too far in latitude is refused. A
+    ``weather`` frame given without ``weather_site`` is taken as already on the site's clock.
     """
     if weather is None:
-        weather, _ = load_weather(spec.pv.weather_file)
+        weather, weather_site = load_weather(spec.pv.weather_file)
+    if weather_site is not None:
+        weather = align_to_site(weather, weather_site, spec.location, weather.attrs.get("source", spec.pv.weather_file))
     if irradiance_factor != 1.0:
         weather = scale_irradiance(weather, irradiance_factor)
     location = Location(
         spec.location.latitude, spec.location.longitude, spec.location.altitude_m, str(weather.index.tz)
     )
     power = pv_power(weather, location, spec.capacity, spec.pv)
-    clear = pv_power(clearsky_weather(location, weather.index), location, spec.capacity, spec.pv)
+    clear_sky = clearsky_weather(location, weather.index)
+    clear = pv_power(clear_sky, location, spec.capacity, spec.pv)
+    ghi_daily = daily_energy_wh(weather["ghi_w_m2"])
     raw = daily_energy_wh(power["ac_power_w"])
     cv, kappa = variability_from_days(raw)
     reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
+    clear_daily = daily_energy_wh(clear["ac_power_w"])
+    if weather.attrs.get("typical", True):
+        expected = smooth_keep_monthly_totals(raw)
+    else:
+        expected = smooth_measured_year(raw, clear_daily)
     return TypicalYear(
-        daily_wh=smooth_keep_monthly_totals(raw),
+        daily_wh=expected,
         raw_daily_wh=raw,
         # Ceiling: a lossless array under clear sky, +10 % (room for a spec that is wrong in tilt/losses).
         upper_daily_wh=daily_energy_wh(clear["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0 * 1.1,
@@ -195,4 +234,8 @@ def pv_typical_year(spec: SiteSpec, weather: pd.DataFrame | None = None, irradia
         hourly_share=hourly_share_from_power(power["ac_power_w"]),
         trend_per_year=-spec.degradation_per_year,
         reference_daily_wh=smooth_keep_monthly_totals(reference),
+        interannual_sd_rel=interannual_sd(
+            ghi_daily, daily_energy_wh(clear_sky["ghi_w_m2"]), weather.attrs.get("interannual_cv"),
+            energy_elasticity(raw, ghi_daily),
+        ),
     )

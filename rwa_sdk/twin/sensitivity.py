@@ -20,9 +20,12 @@ from .site import driver_name, typical_year
 from .spec import SiteSpec
 
 
-def p50_yield(spec: SiteSpec, typical: TypicalYear, calibration: Calibration, start: pd.Period, months: int) -> float:
-    """Annualised P50 distribution yield at the spec's token price."""
-    flows = cashflows(forecast_energy(typical, calibration, start, months), spec, typical)
+def p50_yield(
+    spec: SiteSpec, typical: TypicalYear, calibration: Calibration, start: pd.Period, months: int,
+    model_weight: float = 1.0,
+) -> float:
+    """Annualised P50 distribution yield at the spec's token price (the report's P50 combination)."""
+    flows = cashflows(forecast_energy(typical, calibration, start, months, model_weight=model_weight), spec, typical)
     return annualised_yield(flows["per_token_p50"], spec.finance.token_price)
 
 
@@ -38,13 +41,16 @@ def tornado(
     months: int = 12,
     step: float = 0.10,
     weather: pd.DataFrame | None = None,
+    model_weight: float = 1.0,
 ) -> pd.DataFrame:
     """Yield (and DCF value per token) at -step and +step of each driver; rows sorted by yield swing.
 
     Columns: driver, yield_low (driver x (1-step)), yield_high (driver x (1+step)), base, swing,
     value_low, value_high, value_base. Value shows what a 12-month yield hides, e.g. degradation.
+    The yield uses the report's P50 (``model_weight``: the model against persistence); the DCF
+    value over the life uses the model alone, the long-term expectation.
     """
-    base = p50_yield(spec, typical, calibration, start, months)
+    base = p50_yield(spec, typical, calibration, start, months, model_weight)
     value_base = dcf_value_per_token(spec, typical, calibration, start)[0]
     rows = []
 
@@ -64,7 +70,7 @@ def tornado(
 
     def at(**changes) -> tuple[float, float]:
         case = (changes.get("spec", spec), changes.get("typical", typical), changes.get("calibration", calibration))
-        return p50_yield(*case, start, months), dcf_value_per_token(*case, start)[0]
+        return p50_yield(*case, start, months, model_weight), dcf_value_per_token(*case, start)[0]
 
     driver = [at(typical=typical_year(spec, driver_factor=f, weather=weather)) for f in (1 - step, 1 + step)]
     add(driver_name(spec), *driver)

@@ -7,6 +7,8 @@ tokens). It is deliberately chain-agnostic so the twin can run on a TOML file al
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -81,7 +83,8 @@ class PvParams:
     dc_ac_ratio: float = 1.2
     inverter_efficiency: float = 0.96
     gamma_pdc_per_c: float = -0.0037
-    albedo: float = 0.2
+    # None: the weather file's albedo when it has one, else 0.2 (set it for snow on steep arrays).
+    albedo: float | None = None
     weather_file: str = "723170TYA.CSV"
 
 
@@ -165,9 +168,14 @@ class SiteSpec:
 
 def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
+    if cls is SiteSpec:
+        known |= {"location", "tariff", "finance", "pv", "storage", "charger"}
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise SpecError(prefix + sorted(unknown)[0], "unknown field")
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(sorted(known))})"
+        raise SpecError(prefix + name, f"unknown key{hint}")
     return cls(**data)
 
 
@@ -176,7 +184,8 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
     data = dict(data)
     for required in ("name", "kind", "capacity", "location", "tariff"):
         if required not in data:
-            raise SpecError(required, "missing")
+            typo = difflib.get_close_matches(required, [str(k) for k in data], n=1, cutoff=0.6)
+            raise SpecError(required, f"missing; found unknown key `{typo[0]}`: a typo?" if typo else "missing")
     tariff = dict(data.pop("tariff"))
     bands = tuple(_build(TouBand, dict(b), "tariff.tou.") for b in tariff.pop("tou", ()))
     kwargs: dict[str, Any] = {
@@ -194,12 +203,27 @@ def spec_from_dict(data: dict[str, Any]) -> SiteSpec:
     return _build(SiteSpec, {**data, **kwargs}, "")
 
 
+def _line_of(path: Path, key: str) -> int | None:
+    """The first line of a TOML file that defines ``key`` or opens a ``[key]`` table."""
+    pattern = re.compile(rf"^\s*(\[+\s*([\w.]+\.)?{re.escape(key)}\s*\]+|{re.escape(key)}\s*=)")
+    for number, text in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if pattern.match(text):
+            return number
+    return None
+
+
 def load_spec(path: str | Path) -> SiteSpec:
-    """Read a site spec from a TOML file (see examples/site_pv.toml); a typo is named with its line."""
+    """Read a site spec from a TOML file (see examples/site_pv.toml); a typo is named with its line.
+
+    A relative ``pv.weather_file`` that exists next to the spec is taken from there.
+    """
     from ..spec_check import schema_of, unknown_names
 
-    text = Path(path).read_text()
-    data = tomllib.loads(text)
+    try:
+        text = Path(path).read_text()
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(Path(path).name, f"not valid TOML ({error})") from None
     schema = schema_of(SiteSpec, {
         "location": schema_of(Location), "tariff": schema_of(Tariff, {"tou": [schema_of(TouBand)]}),
         **{key: schema_of(cls) for key, cls in (("finance", Finance), ("pv", PvParams), ("storage", StorageParams),
@@ -207,4 +231,13 @@ def load_spec(path: str | Path) -> SiteSpec:
     unknown = unknown_names(data, schema, text)
     if unknown:
         raise SpecError(str(path), unknown[0].message)
-    return spec_from_dict(data)
+    try:
+        spec = spec_from_dict(data)
+    except SpecError as error:
+        line = _line_of(Path(path), error.field_name.rsplit(".", 1)[-1])
+        where = f" (line {line})" if line else ""
+        raise SpecError(f"{Path(path).name}: {error.field_name}", f"{error.problem}{where}") from None
+    beside = Path(path).parent / spec.pv.weather_file
+    if not Path(spec.pv.weather_file).is_absolute() and beside.is_file():
+        spec = replace(spec, pv=replace(spec.pv, weather_file=str(beside)))
+    return spec

@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rwa_sdk.twin import (
     CalibrationError,
@@ -65,7 +67,7 @@ def test_outlier_days_do_not_move_the_factor(pv_spec, pv_typical, greensboro):
     assert dirty.performance_factor == pytest.approx(clean.performance_factor, rel=0.01)
 
 
-def test_estimates_degradation_once_a_year_of_data_exists(pv_spec, pv_typical, greensboro):
+def test_estimates_degradation_from_like_months_of_two_full_years(pv_spec, pv_typical, greensboro):
     weather, location = greensboro
     one_year = true_pv_energy(pv_spec, weather, location, 14.0)
     two_years = pd.Series(
@@ -74,11 +76,14 @@ def test_estimates_degradation_once_a_year_of_data_exists(pv_spec, pv_typical, g
     rng = np.random.default_rng(3)
     readings = meter_readings(delivered_energy(two_years, rng, degradation_per_year=0.02), rng)
     cal = calibrate(pv_spec, pv_typical, readings)
-    assert cal.trend_estimated
-    assert cal.trend_per_year == pytest.approx(-0.02, abs=0.006)
-    assert cal.trend_se > 0
-    short = calibrate(pv_spec, pv_typical, readings[readings.index < pd.Timestamp("2019-10-01", tz="UTC")])
-    assert not short.trend_estimated
+    assert cal.trend_estimated and not cal.trend_bounded
+    # Shrunk towards the spec's -0.5 %/yr by its uncertainty, but most of the way to the truth.
+    assert -0.026 < cal.trend_per_year < -0.012
+    assert 0 < cal.trend_se < 0.01
+    # One year and a half is not enough: no like-month pairs for twelve months, the spec's trend stays.
+    short = calibrate(pv_spec, pv_typical, readings[readings.index < pd.Timestamp("2020-06-01", tz="UTC")])
+    assert not short.trend_estimated and short.trend_per_year == pytest.approx(-0.005)
+    assert short.seasonal_estimated
 
 
 def simulate_charger_readings(spec, days: pd.DatetimeIndex, utilisation: float, rng) -> pd.DataFrame:
@@ -115,3 +120,22 @@ def test_too_few_usable_days_raise_calibration_error(pv_spec, pv_typical, greens
     assert error.value.usable_days < error.value.needed
     with pytest.raises(CalibrationError):
         calibrate(pv_spec, pv_typical, readings_frame([]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    slope=st.floats(-0.5, 0.5),
+    noise=st.lists(st.floats(-0.3, 0.3), min_size=36, max_size=36),
+)
+def test_property_trend_is_bounded_and_month_corrections_stay_near_one(pv_typical, slope, noise):
+    """Whatever the monthly ratios do, the trend stays physical and corrections centre on 1."""
+    from rwa_sdk.twin.calibration import TREND_BOUNDS, _season, _trend
+
+    months = pd.period_range("2020-01", periods=36, freq="M")
+    ratio = np.exp(slope * np.arange(36) / 12 + np.asarray(noise))
+    monthly = pd.DataFrame({"ratio": ratio, "n_days": 30, "measured_wh": ratio * 1e5, "expected_wh": 1e5}, index=months)
+    trend = _trend(monthly, -0.005)
+    assert trend is not None and TREND_BOUNDS[0] <= trend[0] <= TREND_BOUNDS[1] and trend[1] >= 0
+    correction, sd, _ = _season(monthly, pv_typical, float(ratio.mean()), trend[2])
+    assert np.all(correction > 0) and np.all(sd >= 0)
+    assert np.exp(np.mean(np.log(correction))) == pytest.approx(1.0, abs=0.1)

@@ -59,7 +59,9 @@ def test_tornado_moves_yield_in_the_economic_direction(report):
 def test_tornado_base_equals_p50_yield(pv_spec, report):
     cal, typical = report.calibration, report.typical
     start = report.forecast.monthly.index[0]
-    assert report.sensitivity["base"].iloc[0] == pytest.approx(p50_yield(pv_spec, typical, cal, start, 12))
+    weight = report.backtest.summary["model_weight_now"]
+    assert 0 < weight <= 1
+    assert report.sensitivity["base"].iloc[0] == pytest.approx(p50_yield(pv_spec, typical, cal, start, 12, weight))
     table = tornado(pv_spec, typical, cal, start, months=6, weather=None)
     assert len(table) == 5
 

@@ -36,6 +36,36 @@ def test_unknown_field_is_rejected_with_its_name():
     assert error.value.field_name == "pv.tilt"
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "hint"),
+    [
+        ({"pv": {"tilt_dge": 20}}, "pv.tilt_dge", "did you mean `tilt_deg`?"),
+        ({"finanse": {"opex_per_year": 1}}, "finanse", "did you mean `finance`?"),
+        ({"tariff": {"flat_per_kwh": 0.1, "tuo": []}}, "tariff.tuo", "did you mean `tou`?"),
+        ({"pv": {"colour": "blue"}}, "pv.colour", "known: albedo, azimuth_deg"),
+    ],
+)
+def test_a_misspelt_key_or_section_names_the_closest_valid_one(change, field, hint):
+    with pytest.raises(SpecError) as error:
+        spec_from_dict(minimal(**change))
+    assert error.value.field_name == field and hint in str(error.value)
+
+
+def test_a_misspelt_required_key_is_reported_as_the_typo(tmp_path):
+    data = minimal()
+    data["capcity"] = data.pop("capacity")
+    with pytest.raises(SpecError, match="capacity: missing; found unknown key `capcity`: a typo"):
+        spec_from_dict(data)
+    path = tmp_path / "site.toml"
+    path.write_text('name = "x"\nkind = "pv"\ncapacity = 1\n[location]\nlatitude = 1\nlongitude = 2\n'
+                    '[tariff]\nflat_per_kwh = 0.1\n[pvv]\ntilt_deg = 3\n')
+    with pytest.raises(SpecError, match=r"site.toml: unknown section \[pvv\] \(line 9\); did you mean \[pv\]\?"):
+        load_spec(path)
+    path.write_text(path.read_text().replace("[pvv]", "[pv]").replace("tilt_deg", "tilt_dgree"))
+    with pytest.raises(SpecError, match=r"unknown key `tilt_dgree` in \[pv\] \(line 10\); did you mean `tilt_deg`\?"):
+        load_spec(path)
+
+
 def test_missing_required_field_is_named():
     data = minimal()
     del data["tariff"]
