@@ -1,4 +1,4 @@
-"""The ASGI app of ``rwa serve``: pages, the JSON API, static files (plotly's JS from its wheel).
+"""The ASGI app of ``rwa serve``: pages, the JSON API, static files (a vendored plotly.js basic build).
 
 Pages are static HTML shells drawn by ``static/portal.js`` from the API, so what the page shows is
 exactly what the API serves. No CORS headers unless origins are configured; errors are JSON in
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -26,15 +26,6 @@ from .data import Portal
 log = logging.getLogger("rwa_sdk.portal")
 STATIC = Path(str(resources.files("rwa_sdk.portal") / "static"))
 PAGES = Path(str(resources.files("rwa_sdk.portal") / "pages"))
-
-
-def plotly_js() -> Path | None:
-    """plotly.min.js as the plotly wheel ships it (no CDN: the page works offline)."""
-    try:
-        path = Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
 
 
 def _page(name: str, **values: str) -> HTMLResponse:
@@ -68,14 +59,6 @@ async def issuer_page(request: Request) -> HTMLResponse:
     return _page("issuer.html", symbol=symbol)
 
 
-async def plotly(request: Request) -> Response:
-    path = plotly_js()
-    if path is None:
-        return Response("// plotly is not installed: pip install 'rwa-sdk[portal]'\n", 404,
-                        media_type="text/javascript")
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
-
-
 async def http_error(request: Request, exc: HTTPException) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": exc.detail}, exc.status_code)
@@ -97,7 +80,6 @@ def create_app(portal: Portal) -> Starlette:
         Route("/", index),
         Route("/assets/{symbol}", asset_page),
         *([Route("/assets/{symbol}/issuer", issuer_page)] if portal.config.issuer else []),
-        Route("/static/vendor/plotly.min.js", plotly),
         *api.routes(portal.config.issuer),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -262,10 +262,13 @@ def test_chain_info_gives_the_browser_the_rpc_url_and_oracle_error_names(client,
 def test_pages_and_the_local_chart_library_are_served(client):
     assert client.get("/").status_code == 200
     page = client.get("/assets/SUN5").text
-    assert 'src="/static/vendor/plotly.min.js"' in page
+    assert '<script id="plotly-js" src="/static/vendor/plotly-basic.min.js" defer></script>' in page
     assert "cdn" not in page.lower() and "https://" not in page and "http://" not in page
-    library = client.get("/static/vendor/plotly.min.js")
-    assert library.status_code == 200 and len(library.content) > 1_000_000 and b"plotly" in library.content[:2000]
+    library = client.get("/static/vendor/plotly-basic.min.js")
+    assert library.status_code == 200 and "javascript" in library.headers["content-type"]
+    assert 500_000 < len(library.content) < 2_000_000  # the basic build, not the 4.8 MB full bundle
+    assert b"plotly.js (basic - minified) v" in library.content[:200] and b"MIT license" in library.content[:200]
+    assert "MIT License" in client.get("/static/vendor/plotly-basic.LICENSE.txt").text
     assert client.get("/assets/NOPE").status_code == 404
 
 

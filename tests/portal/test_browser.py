@@ -53,6 +53,23 @@ def test_production_chart_has_one_point_per_anchored_day_with_the_chains_values(
     assert monthly["y"] == pytest.approx([by_month[m] / 1000 for m in sorted(by_month)])
 
 
+def test_every_chart_draws_with_the_trace_types_it_asks_for(page, portal):
+    """The vendored basic plotly build has every trace type the charts use (a missing one falls back to scatter)."""
+    open_asset(page, portal)
+    page.wait_for_function("() => ['energy-chart', 'revenue-chart', 'tornado-chart'].every((id) => {"
+                           " const g = document.getElementById(id); return g && g._fullData && g._fullData.length; })",
+                           timeout=120_000)
+    drawn = page.evaluate("() => Object.fromEntries(['energy-chart', 'revenue-chart', 'tornado-chart'].map((id) =>"
+                          " [id, document.getElementById(id)._fullData.map((t) =>"
+                          " [t.type, t.fill || null, t.orientation || null, t.visible])]))")
+    assert drawn["energy-chart"] == [["scatter", "none", None, True], ["scatter", "tonexty", None, True],
+                                     ["scatter", "none", None, True], ["scatter", "none", None, True]]
+    assert drawn["revenue-chart"] == [["bar", None, "v", True], ["scatter", "none", None, True]]
+    assert drawn["tornado-chart"] == [["bar", None, "h", True], ["bar", None, "h", True]]
+    assert page.evaluate("() => document.querySelectorAll('#tornado-chart .bars path').length") > 0
+    assert page.evaluate("() => document.querySelectorAll('#energy-chart .js-fill').length") > 0
+
+
 def test_the_page_is_readable_on_a_phone(browser, portal, screenshots):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     try:

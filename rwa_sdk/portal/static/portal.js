@@ -30,7 +30,7 @@ const LAYOUT = {margin: {l: 64, r: 16, t: 36, b: 56}, font: {size: 12}, legend: 
   paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", hovermode: "x unified"};
 const CONFIG = {responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"]};
 
-// plotly.js (4.8 MB) loads async: figures and tables are drawn from the API at once, charts when it is ready
+// plotly.js (basic build, 1.2 MB) loads deferred: figures and tables are drawn from the API at once, charts when it is ready
 let plotlyLoading = null;
 function plotlyReady() {
   plotlyLoading = plotlyLoading || new Promise((resolve, reject) => {
