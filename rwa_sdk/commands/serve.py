@@ -22,6 +22,7 @@ def browser_rpc_default(rpc_url: str) -> str | None:
 @click.option("--network", default="localhost", show_default=True, envvar="RWA_NETWORK",
               help="localhost, hardhat or an RPC URL of the chain the assets live on.")
 @click.option("--deployments", "deployments_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="RWA_DEPLOYMENTS",
               help="Folder of <chainId>.assets.json records (default: ./deployments of the project).")
 @click.option("--oracle-db", default=None, envvar="RWA_ORACLE_DB",
               help="The oracle daemon's store, for reading proofs (SQLite file or postgresql:// URL).")
@@ -38,13 +39,13 @@ def browser_rpc_default(rpc_url: str) -> str | None:
 def serve_cmd(network: str, deployments_dir: Path | None, oracle_db: str | None, host: str, port: int, issuer: bool,
               browser_rpc: str | None, cors_origins: tuple[str, ...], cache_dir: Path, poll_s: float) -> None:
     """Serve the investor portal (asset list, asset pages, JSON API; --issuer adds the issuer's view)."""
-    from ..chain import NETWORKS, ChainError, connect
+    from ..chain import ChainError, connect, local_url
     from ..portal.data import PortalConfig
     from ..portal.server import serve
 
     if network == "anvil":
         raise CommandError("rwa serve reads a chain that holds assets: run `rwa node` and use --network localhost")
-    rpc_url = NETWORKS.get(network, network)
+    rpc_url = local_url() if network in ("localhost", "hardhat") else network
     try:
         connect(rpc_url).close()
     except ChainError as error:

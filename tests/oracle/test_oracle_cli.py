@@ -78,7 +78,8 @@ def test_relayer_role_is_checked_at_start_and_the_message_names_the_account_to_u
 def test_load_refuses_a_target_off_this_machine_and_posts_each_device_in_order(tmp_path):
     import threading
 
-    from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, IngestServer, StaticDirectory
+    from rwa_sdk.oracle.http_server import IngestServer
+    from rwa_sdk.oracle.ingest import DeviceInfo, Ingestor, StaticDirectory
     from rwa_sdk.oracle.load import LoadError, check_loopback, load_devices, post_load, sign_readings
     from rwa_sdk.oracle.reading import ReadingDomain
 

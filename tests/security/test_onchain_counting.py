@@ -220,7 +220,7 @@ def test_onchain_revoked_key_adds_nothing_through_submit_reading(world, chain):
 
 def test_onchain_revoked_key_in_batches_after_the_grace_is_disputable(world, chain):
     dev = world.devices[3]
-    base = _hours_ago(chain, 8)
+    base = (chain.timestamp() // 86_400 - 1) * 86_400  # yesterday 00:00: every reading in one period
     honest = world.anchor([world.reading(dev, 1, base)])
     chain.transact(world.contracts.registry.functions.revokeDevice(dev.checksum), sender=world.operator)
     in_grace = world.anchor([world.reading(dev, 2, base + 3_600)])  # received before the revocation
