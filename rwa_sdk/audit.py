@@ -163,6 +163,7 @@ class _Auditor:
 
     def compliance(self, links: dict[str, str]) -> None:
         from .asset import suite_config
+        from .token import wanted_modules
 
         config = suite_config(self.asset.spec)
         compliance = self.contract("ModularCompliance", links["compliance"])
@@ -171,15 +172,7 @@ class _Auditor:
                  f"bound to {bound}")
         modules = {self.contract("CountryAllowModule", m).functions.name().call(): m
                    for m in compliance.functions.getModules().call()}
-        wanted = {
-            "CountryAllowModule": config.allowed_countries is not None,
-            "CountryRestrictModule": config.blocked_countries is not None,
-            "MaxBalanceModule": config.max_balance is not None,
-            "MaxHoldersModule": config.max_holders is not None,
-            "SupplyLimitModule": config.supply_limit is not None,
-            "LockUpModule": config.lock_period_s is not None,
-            "InvestorSuitabilityModule": config.risk_level is not None,
-        }
+        wanted = wanted_modules(config)
         for name, needed in wanted.items():
             if needed and name not in modules:
                 self.add("compliance", name, False, "the spec asks for this rule; the compliance has no such module")
@@ -240,7 +233,7 @@ class _Auditor:
                  f"{have}" if have == want else f"{have}; the spec says {want}")
 
     def roles(self, links: dict[str, str]) -> None:
-        a, roles = self.asset.addresses, self.asset.roles
+        a = self.asset.addresses
         owned = {"AssetToken": a.token, "IdentityRegistry": links["identity_registry"],
                  "IdentityRegistryStorage": links["identity_storage"], "ClaimTopicsRegistry": links["topics_registry"],
                  "TrustedIssuersRegistry": links["issuers_registry"], "ModularCompliance": links["compliance"],
@@ -280,7 +273,6 @@ class _Auditor:
         relayers = self.holders.get("ReadingOracle RELAYER_ROLE", set())
         self.add("wiring", "oracle has a relayer", bool(relayers),
                  ", ".join(sorted(relayers)) if relayers else "no RELAYER_ROLE: no batch can be anchored")
-        del roles
         self._key_concentration()
 
     def _access_roles(self, name: str, address: str) -> None:

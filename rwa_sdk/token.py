@@ -311,8 +311,9 @@ def deploy_suite(chain: Chain, config: SuiteConfig, owner: LocalAccount, agent: 
     )
 
 
-def _deploy_modules(chain: Chain, config: SuiteConfig, compliance: Compliance, owner: LocalAccount) -> dict[str, str]:
-    wanted = {
+def wanted_modules(config: SuiteConfig) -> dict[str, bool]:
+    """Module name -> whether ``config`` needs it (deploy and the launch checker agree on this one list)."""
+    return {
         "CountryAllowModule": config.allowed_countries is not None,
         "CountryRestrictModule": config.blocked_countries is not None,
         "MaxBalanceModule": config.max_balance is not None,
@@ -321,6 +322,10 @@ def _deploy_modules(chain: Chain, config: SuiteConfig, compliance: Compliance, o
         "LockUpModule": config.lock_period_s is not None,
         "InvestorSuitabilityModule": config.risk_level is not None,
     }
+
+
+def _deploy_modules(chain: Chain, config: SuiteConfig, compliance: Compliance, owner: LocalAccount) -> dict[str, str]:
+    wanted = wanted_modules(config)
     modules = {}
     for name, needed in wanted.items():
         if needed:

@@ -11,7 +11,6 @@ charger whose message was not answered sends it again. Signed meter values (2.0.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
