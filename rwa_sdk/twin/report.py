@@ -376,16 +376,23 @@ def _one_line(run):
         raise CommandError(f"twin failed: {type(error).__name__}: {first[:200]}") from None
 
 
+def _input_options(command):
+    """``--spec`` and ``--readings`` (or ``--asset``) and ``--weather``: what ``report`` and ``backtest`` read."""
+    options = (
+        click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Site spec TOML."),
+        click.option("--readings", "readings_path", type=click.Path(exists=True, dir_okay=False),
+                     help="CSV with periodStart, periodEnd (unix s), energyWh[, device]."),
+        click.option("--asset", "symbol", default=None,
+                     help="A deployed asset: spec and anchored energy from the chain."),
+        click.option("--weather", "weather_path", type=click.Path(exists=True, dir_okay=False), help=_WEATHER_HELP),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @twin_cli.command("report")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Site spec TOML.")
-@click.option(
-    "--readings",
-    "readings_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="CSV with periodStart, periodEnd (unix s), energyWh[, device].",
-)
-@click.option("--asset", "symbol", default=None, help="A deployed asset: spec and anchored energy from the chain.")
-@click.option("--weather", "weather_path", type=click.Path(exists=True, dir_okay=False), help=_WEATHER_HELP)
+@_input_options
 @click.option(
     "--out",
     "out_dir",
@@ -423,15 +430,7 @@ def report_cmd(
 
 
 @twin_cli.command("backtest")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Site spec TOML.")
-@click.option(
-    "--readings",
-    "readings_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="CSV with periodStart, periodEnd (unix s), energyWh[, device].",
-)
-@click.option("--asset", "symbol", default=None, help="A deployed asset: spec and anchored energy from the chain.")
-@click.option("--weather", "weather_path", type=click.Path(exists=True, dir_okay=False), help=_WEATHER_HELP)
+@_input_options
 @click.option("--min-train", "min_train_months", default=3, show_default=True, type=click.IntRange(1, 120),
               help="Months of readings before the first forecast origin.")
 @click.option("--horizon", "horizon_months", default=12, show_default=True, type=click.IntRange(1, 36))
