@@ -139,7 +139,7 @@ def list_cmd(config_path: str, target: Target, as_json: bool) -> None:
     with open_chain(target) as chain:
         registry = _registry(chain, config)
         for d in config.devices:
-            address = d.address or _keystore_address(d.keystore)
+            address = _address_of(d)
             info = registry.functions.getDevice(address).call() if address else None
             meter = registry.functions.meterKeyOf(address).call() if address else (bytes(32), bytes(32))
             rows.append({
@@ -151,11 +151,14 @@ def list_cmd(config_path: str, target: Target, as_json: bool) -> None:
     emit_rows(rows, as_json, "devices", ("name", "device", "protocol", "endpoint", "status", "capacityW", "meterKey"))
 
 
-def _keystore_address(path: Path) -> str | None:
+def _address_of(device) -> str | None:
+    """The device's address: the config's, else its keystore's (checksummed), else None."""
     from ..gateway.keys import keystore_address
     from ..oracle.reading import address_bytes, to_checksum
 
-    value = keystore_address(path)
+    if device.address:
+        return device.address
+    value = keystore_address(device.keystore)
     return to_checksum(address_bytes(value)) if value else None
 
 
@@ -175,7 +178,7 @@ def revoke_cmd(name: str, config_path: str, target: Target, as_json: bool) -> No
         device = config.device(name)
     except ConfigError as error:
         raise CommandError(str(error)) from None
-    address = device.address or _keystore_address(device.keystore)
+    address = _address_of(device)
     if not address:
         raise CommandError(f"device {name!r}: no address in the config and none in its keystore")
     with open_chain(target) as chain:
