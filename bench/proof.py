@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from rwa_sdk.oracle import mmr
+from rwa_sdk.oracle import batch_tree, mmr
 from rwa_sdk.oracle.merkle import MerkleTree, leaf_of, process_proof
 from rwa_sdk.oracle.proof import reading_proof
-from rwa_sdk.oracle.reading import Reading, keccak256
+from rwa_sdk.oracle.reading import Reading, ReadingDomain, keccak256
 from rwa_sdk.oracle.store import SqliteStore
 
 ASSET = bytes.fromhex("ab" * 32)
+DOMAIN = ReadingDomain(31337, "0x" + "cd" * 20)
 
 
 class FakeOracle:
@@ -49,12 +50,14 @@ def main() -> None:
         target = n - 3 if n > 3 else 0
         readings = [Reading(bytes([1 + i % 200]) + i.to_bytes(19, "big"), ASSET, 1, 100, 101, 1, 1, 0)
                     for i in range(args.readings)]
-        digests = [keccak256(b"d" + i.to_bytes(8, "big")) for i in range(args.readings)]
+        digests = [DOMAIN.digest(r) for r in readings]
         store.insert_readings([(r, b"s" * 65, d) for r, d in zip(readings, digests)])
         pending = store.pending_readings(ASSET, 0, 2**40, args.readings)
-        tree = MerkleTree.from_digests([p.digest for p in pending])
+        batch_digests = [DOMAIN.digest(p.reading) for p in pending]  # as the relayer cuts it
+        tree = MerkleTree.from_digests(batch_digests)
         roots[target] = tree.root
-        batch = store.create_batch(ASSET, tree.root, [p.id for p in pending], args.readings, 100, 101, 1)
+        batch = store.create_batch(ASSET, tree.root, [p.id for p in pending], args.readings, 100, 101, 1,
+                                   leaf_ranks=batch_tree.ranks(tree, batch_digests), tree_top=batch_tree.top(tree))
         store.mark_anchored({batch: target}, 1)
         t0 = time.perf_counter()
         for start in range(0, n, args.chunk):
@@ -68,7 +71,7 @@ def main() -> None:
         for k in range(args.samples):
             r = readings[(k * 7919) % len(readings)]
             t0 = time.perf_counter()
-            proof = reading_proof(store, oracle, r.device, r.seq)
+            proof = reading_proof(store, oracle, r.device, r.seq, domain=DOMAIN)
             times.append(time.perf_counter() - t0)
             leaf_path_len = len(tree.proof(digests[(k * 7919) % len(readings)]))
             batch_root = process_proof(leaf_of(digests[(k * 7919) % len(readings)]), proof.proof[:leaf_path_len])

@@ -171,10 +171,10 @@ class Ingestor:
                 if seq > last:  # the store transaction decides, in order, against the device's stored state
                     fresh.append(i)
                     continue
-                known = self.store.existing_digest(dev, seq)
+                known = self.store.existing_reading(dev, seq)
                 if known is None:
                     results[i] = Result(Status.REJECTED, Reason.SEQ_NOT_INCREASING, f"last seq is {last}")
-                elif known == digest:
+                elif known == reading:
                     results[i] = DUPLICATE
                 else:
                     results[i] = self._conflict(reading)

@@ -1,10 +1,11 @@
 """Proofs that ``ReadingOracle.verifyReading`` accepts, built from the store and the chain's logs.
 
-A proof is the reading's path to its batch root (rebuilt from the batch's readings in the store)
-followed by the batch root's path to the peak of its mountain in the asset's mountain range. The store
+A proof is the reading's path to its batch root followed by the batch root's path to the peak of its mountain in the asset's mountain range. The store
 keeps the range's nodes, appended from the ``BatchAnchored`` logs as they come (O(1) amortised per
 batch); a proof reads only its mountain's O(log n) nodes and checks the peaks against the chain's
-``batchPeaks``, so it costs the same after a day or a year. It is valid for the batch count it was built
+``batchPeaks``, so it costs the same after a day or a year. The path in the batch comes from the
+batch's stored tree top and the few dozen readings under the siblings below it (``batch_tree.py``),
+their digests hashed again from their fields. It is valid for the batch count it was built
 at, and stays valid until the batch's mountain merges into a higher one; then build it again.
 """
 
@@ -15,10 +16,11 @@ from typing import Any
 
 from web3.contract import Contract
 
-from . import mmr
+from . import batch_tree, mmr
 from .batch_log import anchored_batches
-from .merkle import MerkleTree
-from .store import BatchStatus, OracleBinding
+from .merkle import MerkleError, MerkleTree, leaf_of, process_proof
+from .reading import ReadingDomain
+from .store import BatchRecord, BatchStatus, OracleBinding, StoredReading
 
 
 class ProofNotFound(LookupError):
@@ -45,8 +47,12 @@ class ReadingProof:
         }
 
 
-def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from_block: int = 0) -> ReadingProof:
-    """The proof of reading ``seq`` of ``device``, against the chain's current batches of its asset."""
+def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from_block: int = 0,
+                  domain: ReadingDomain | None = None) -> ReadingProof:
+    """The proof of reading ``seq`` of ``device``, against the chain's current batches of its asset.
+
+    ``domain`` is the oracle's EIP-712 domain (read from the contract if not given): digests are not
+    stored, they are hashed again from the readings' fields."""
     bound = store.binding()
     if bound is not None and bound != OracleBinding.of(oracle):
         raise ProofNotFound(f"the store's batches went to {bound.describe()}, not to {OracleBinding.of(oracle).describe()}")
@@ -56,11 +62,11 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     batch = store.batch(stored.batch) if stored.batch is not None else None
     if batch is None or batch.status is not BatchStatus.ANCHORED:
         raise ProofNotFound("the reading's batch is not anchored yet")
-    digests = store.batch_digests(batch.id) if hasattr(store, "batch_digests") else [
-        r.digest for r in store.batch_readings(batch.id)]
-    tree = MerkleTree.from_digests(digests)
-    if tree.root != batch.root:
-        raise ProofNotFound("stored batch does not rebuild to its root (store corrupted)")
+    domain = domain or ReadingDomain.from_contract(oracle)
+    leaf = leaf_of(domain.digest(stored.reading))
+    batch_path = _batch_path(store, batch, stored, domain)
+    if process_proof(leaf, batch_path) != batch.root:
+        raise ProofNotFound("stored batch does not rebuild to its root (store corrupted, or another oracle's readings)")
     count = sync_roots(store, oracle, batch.asset_id, from_block=from_block)
     if batch.batch_index >= count:
         raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
@@ -69,8 +75,26 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     nodes = store.mmr_nodes(batch.asset_id, wanted)
     if nodes.get((0, batch.batch_index)) != batch.root:
         raise ProofNotFound(f"batch {batch.batch_index} on chain has another root (reorg since it was anchored?)")
-    path = tree.proof(stored.digest) + [nodes[p] for p in wanted[1:]]
+    path = batch_path + [nodes[p] for p in wanted[1:]]
     return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
+
+
+def _batch_path(store: Any, batch: BatchRecord, stored: StoredReading, domain: ReadingDomain) -> list[bytes]:
+    """The reading's path to its batch root: from the stored tree top and the readings under the siblings
+    below it, or (a batch stored without its top) from the whole batch hashed again."""
+    top = store.batch_tree_top(batch.id) if stored.leaf is not None else None
+    try:
+        if top is None:
+            tree = MerkleTree.from_digests([domain.digest(r.reading) for r in store.batch_readings(batch.id)])
+            return tree.proof(domain.digest(stored.reading))
+        needed = batch_tree.needed_ranks(batch.count, stored.leaf)  # type: ignore[arg-type]
+        rows = store.batch_readings_by_rank(batch.id, needed)
+        if len(rows) != len(needed):
+            raise ProofNotFound(f"{len(needed) - len(rows)} reading(s) of the batch are no longer stored")
+        return batch_tree.proof(batch.count, stored.leaf, top,  # type: ignore[arg-type]
+                                lambda rank: leaf_of(domain.digest(rows[rank].reading)))
+    except MerkleError as exc:
+        raise ProofNotFound(f"stored batch does not rebuild to its root (store corrupted): {exc}") from None
 
 
 def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> int:

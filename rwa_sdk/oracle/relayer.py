@@ -33,11 +33,12 @@ from web3.exceptions import TransactionNotFound
 
 from .. import errors
 from ..chain import Chain
+from . import batch_tree
 from .batch_log import anchored_batches, batches_in_receipt
 from .leader import Leadership
 from .merkle import MerkleTree
 from .metrics import Metrics
-from .reading import keccak256, to_checksum
+from .reading import ReadingDomain, keccak256, to_checksum
 from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, StoredReading
 
 REVOKED_TOPIC = keccak256(b"DeviceRevoked(address,bytes32,uint48)")
@@ -130,6 +131,7 @@ class Relayer:
         self.state = RelayerState()
         store.bind(OracleBinding.of(oracle))  # its batches and this oracle's logs must describe the same thing
         self.epoch_length = oracle.functions.epochLength().call()
+        self.domain = ReadingDomain.from_contract(oracle)  # batch trees hash the readings' digests again
         self._inflight: _InFlight | None = None
         self._nonce: int | None = None
         self._rechecked_at = float("-inf")
@@ -359,12 +361,14 @@ class Relayer:
         return keep
 
     def _create_batch(self, asset: bytes, rows: Sequence[StoredReading]) -> int:
-        tree = MerkleTree.from_digests([r.digest for r in rows])
+        digests = [self.domain.digest(r.reading) for r in rows]  # not stored: hashed again from the fields
+        tree = MerkleTree.from_digests(digests)
         energy = sum(r.reading.energy_wh for r in rows)
         start = min(r.reading.period_start for r in rows)
         end = max(r.reading.period_end for r in rows)
         batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end,
-                                        self.w3.eth.block_number)
+                                        self.w3.eth.block_number, leaf_ranks=batch_tree.ranks(tree, digests),
+                                        tree_top=batch_tree.top(tree))
         log.info("batch %d: %d readings of asset %s, root 0x%s", batch, len(rows), asset_label(asset), tree.root.hex())
         return batch
 

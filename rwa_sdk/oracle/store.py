@@ -52,9 +52,9 @@ class StoredReading:
     id: int
     reading: Reading
     signature: bytes
-    digest: bytes
     batch: int | None
     received_at: float = 0.0  # when the store took it (the store's clock): the revocation cut-off compares it
+    leaf: int | None = None  # rank of its leaf in its batch's tree (``batch_tree.py``), once batched with one
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class ReadingStore(Protocol):
     """What the ingest API and the relayer need from a store (SQLite today, PostgreSQL later)."""
 
     def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]: ...
-    def existing_digest(self, device: bytes, seq: int) -> bytes | None: ...
+    def existing_reading(self, device: bytes, seq: int) -> Reading | None: ...
     def last_seqs(self) -> dict[bytes, int]: ...
     def record_alert(self, device: bytes, seq: int, kind: str, detail: str) -> None: ...
     def mark_revoked(self, revocations: Mapping[bytes, int]) -> None: ...
@@ -108,7 +108,8 @@ class ReadingStore(Protocol):
     def pending_summary(self, cap: int | None = None) -> list[tuple[bytes, int, int, float]]: ...
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]: ...
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
-                     energy_wh: int, from_time: int, to_time: int, built_block: int) -> int: ...
+                     energy_wh: int, from_time: int, to_time: int, built_block: int,
+                     leaf_ranks: Sequence[int] | None = None, tree_top: bytes | None = None) -> int: ...
     def batches(self, status: BatchStatus) -> list[BatchRecord]: ...
     def mark_sent(self, batch_ids: Sequence[int], nonce: int, tx_hash: bytes) -> None: ...
     def mark_anchored(self, batch_indexes: Mapping[int, int], block_number: int) -> None: ...
@@ -116,12 +117,6 @@ class ReadingStore(Protocol):
     def reopen(self, batch_ids: Sequence[int]) -> None: ...
     def release_batch(self, batch_id: int) -> None: ...
     def batch_readings(self, batch_id: int) -> list[StoredReading]: ...
-    def batch_digests(self, batch_id: int) -> list[bytes]:
-        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
-        with self._lock:
-            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
-        return [bytes(d) for (d,) in rows]
-
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None: ...
     def counts(self) -> dict[str, int]: ...
     def bind(self, binding: OracleBinding) -> None: ...
@@ -132,7 +127,7 @@ class ReadingStore(Protocol):
     def close(self) -> None: ...
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: no digest column (recomputed from the fields), leaf ranks and tree tops of batches
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -154,28 +149,13 @@ CREATE TABLE IF NOT EXISTS batches (
     batch_index {int},
     built_block {int} NOT NULL,
     created_at {real} NOT NULL,
+    tree_top {blob},
     UNIQUE (asset, root)
 );
-CREATE TABLE IF NOT EXISTS readings (
-    id {id},
-    device {blob} NOT NULL,
-    seq {int} NOT NULL,
-    asset_ref {int} NOT NULL,
-    period_start {int} NOT NULL,
-    period_end {int} NOT NULL,
-    energy_wh {int} NOT NULL,
-    meter_wh {int} NOT NULL,
-    flags {int} NOT NULL,
-    signature {blob} NOT NULL,
-    digest {blob} NOT NULL,
-    received_at {real} NOT NULL,
-    batch {int} REFERENCES batches(id),
-    dropped {int} NOT NULL DEFAULT 0,
-    UNIQUE (device, seq)
-);
+{readings}
 CREATE INDEX IF NOT EXISTS readings_pending ON readings (asset_ref, period_start, id) WHERE batch IS NULL AND dropped = 0;
 CREATE INDEX IF NOT EXISTS readings_pending_age ON readings (asset_ref, id) WHERE batch IS NULL AND dropped = 0;
-CREATE INDEX IF NOT EXISTS readings_batch ON readings (batch);
+CREATE INDEX IF NOT EXISTS readings_batch ON readings (batch, leaf);
 CREATE TABLE IF NOT EXISTS devices (
     device {blob} PRIMARY KEY,
     last_seq {int},
@@ -207,6 +187,31 @@ CREATE TABLE IF NOT EXISTS alerts (
     at {real} NOT NULL
 );
 """
+
+# A reading's row: what the device signed, its signature, and where it went. Its EIP-712 digest is not
+# stored: it follows from the fields and the oracle's domain, and is hashed again where a tree needs it.
+_READINGS = """{reading_before}
+CREATE TABLE IF NOT EXISTS readings (
+    {reading_id},
+    device {blob} NOT NULL,
+    seq {int} NOT NULL,
+    asset_ref {int} NOT NULL,
+    period_start {int} NOT NULL,
+    period_end {int} NOT NULL,
+    energy_wh {int} NOT NULL,
+    meter_wh {int} NOT NULL,
+    flags {int} NOT NULL,
+    signature {blob} NOT NULL,
+    received_at {real} NOT NULL,
+    batch {int} REFERENCES batches(id),
+    leaf {int},
+    dropped {int} NOT NULL DEFAULT 0{reading_keys}
+){partitioned};
+{reading_extra}"""
+
+# The columns a layout-3 store's rows carry into layout 4 (all but the digest).
+_KEPT_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature,"
+                 " received_at, batch, dropped")
 
 _PENDING = "batch IS NULL AND dropped = 0"
 
@@ -251,6 +256,8 @@ class SqlStore:
     for_update = ""  # row locks (PostgreSQL); SQLite's BEGIN IMMEDIATE already serialises writers
     types = {"id": "INTEGER PRIMARY KEY", "blob": "BLOB", "int": "INTEGER", "numeric": "INTEGER",
              "real": "REAL", "empty_blob": "x''"}
+    readings_layout = {"reading_id": "id INTEGER PRIMARY KEY", "reading_keys": ",\n    UNIQUE (device, seq)",
+                       "partitioned": "", "reading_before": "", "reading_extra": ""}
     in_chunk = 500  # devices per ``IN (...)`` list
 
     def __init__(self, path: str, db: Any, *, clock: Callable[[], float] = time.time):
@@ -261,21 +268,32 @@ class SqlStore:
         self._asset_refs: dict[bytes, int] = {}
         self._assets: dict[int, bytes] = {}
         try:
-            self._check_layout()
-            self._run_script(_SCHEMA.format(**self.types))
+            layout = self._layout()
             with self._write() as cur:
+                if layout == 3:
+                    self._leave_layout_3(cur)
+                for statement in self._schema():
+                    cur.execute(statement)
+                if layout == 3:
+                    self._copy_layout_3(cur)
                 cur.execute("INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
                             ("layout", str(SCHEMA_VERSION)))
+            self._maintain()
         except BaseException:
             db.close()
             raise
 
     # -- what differs between databases --------------------------------------------------------
-    def _run_script(self, script: str) -> None:
-        self._db.execute(script)
-
     def _has_table(self, name: str) -> bool:
         raise NotImplementedError
+
+    def _maintain(self) -> None:
+        """Housekeeping the relayer's loop runs now and then (PostgreSQL: partitions ahead of time)."""
+
+    def _schema(self) -> list[str]:
+        readings = _READINGS.format(**self.types, **self.readings_layout)
+        script = _SCHEMA.replace("{readings}", readings.replace("{", "{{").replace("}", "}}")).format(**self.types)
+        return [s.strip() for s in script.split(";") if s.strip()]
 
     # -- common plumbing ---------------------------------------------------------------------------
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -295,17 +313,32 @@ class SqlStore:
                 raise
             cur.execute("COMMIT")
 
-    def _check_layout(self) -> None:
+    def _layout(self) -> int | None:
+        """The store's layout (None: a new store). Layout 3 is migrated on open; older ones are refused."""
         if not self._has_table("batches"):
-            return
+            return None
         layout = 0
         if self._has_table("meta"):
             row = self._execute("SELECT value FROM meta WHERE key='layout'").fetchone()
             layout = int(row[0]) if row else 0
-        if layout != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has store layout {layout}, this release uses {SCHEMA_VERSION} "
-                             "(per-device rules in the store since layout 3): anchor it with the release "
-                             "that wrote it, or start a new store")
+        if layout not in (3, SCHEMA_VERSION):
+            raise StoreError(f"{self.path} has store layout {layout}, this release uses {SCHEMA_VERSION} and "
+                             "migrates layout 3 (per-device rules in the store since layout 3): anchor it with "
+                             "the release that wrote it, or start a new store")
+        return layout
+
+    def _leave_layout_3(self, cur: _Cursor) -> None:
+        """Set a layout-3 store's readings aside (their rows are copied without the digest, see
+        :meth:`_copy_layout_3`); batches gain the tree-top column (empty: such batches' proofs hash
+        their whole tree)."""
+        for index in ("readings_pending", "readings_pending_age", "readings_batch"):
+            cur.execute(f"DROP INDEX IF EXISTS {index}")
+        cur.execute("ALTER TABLE readings RENAME TO readings_layout3")
+        cur.execute(f"ALTER TABLE batches ADD COLUMN tree_top {self.types['blob']}")
+
+    def _copy_layout_3(self, cur: _Cursor) -> None:
+        cur.execute(f"INSERT INTO readings ({_KEPT_COLUMNS}) SELECT {_KEPT_COLUMNS} FROM readings_layout3")
+        cur.execute("DROP TABLE readings_layout3")
 
     # -- small asset ids -----------------------------------------------------------------------
     def _asset_ref(self, cur: _Cursor, asset: bytes, new: dict[bytes, int]) -> int:
@@ -340,9 +373,18 @@ class SqlStore:
         return asset
 
     def _stored(self, row: tuple) -> StoredReading:
-        rid, device, seq, ref, start, end, energy, meter, flags, sig, digest, batch, received = row
+        rid, device, seq, ref, start, end, energy, meter, flags, sig, batch, received, leaf = row
         reading = Reading(bytes(device), self._asset_of(ref), _u(seq), _u(start), _u(end), _u(energy), _u(meter), flags)
-        return StoredReading(rid, reading, bytes(sig), bytes(digest), batch, received)
+        return StoredReading(rid, reading, bytes(sig), batch, received, leaf)
+
+    def _stored_content(self, cur: _Cursor, device: bytes, seq: int) -> Reading | None:
+        """What the store holds as reading ``seq`` of ``device`` (the content a resend is compared with)."""
+        row = cur.execute("SELECT a.asset, r.period_start, r.period_end, r.energy_wh, r.meter_wh, r.flags FROM readings r"
+                          " JOIN assets a ON a.id = r.asset_ref WHERE r.device=? AND r.seq=?", (device, _i(seq))).fetchone()
+        if row is None:
+            return None
+        asset, start, end, energy, meter, flags = row
+        return Reading(device, bytes(asset), seq, _u(start), _u(end), _u(energy), _u(meter), flags)
 
     # -- ingest side --------------------------------------------------------------------------
     def _lock_devices(self, cur: _Cursor, devices: Sequence[bytes]) -> dict[bytes, list]:
@@ -371,8 +413,8 @@ class SqlStore:
     def insert_readings(self, items: Sequence[tuple[Reading, bytes, bytes]]) -> list[InsertOutcome]:
         """Insert verified (reading, signature, digest) items in one committed transaction.
 
-        Per device, in the order given: an existing (device, seq) is DUPLICATE if the stored digest is the
-        same, CONFLICT otherwise; else a seq not above the device's last stored seq is SEQ_NOT_INCREASING,
+        Per device, in the order given: an existing (device, seq) is DUPLICATE if the stored content is the
+        same (so is its digest: the domain is the store's), CONFLICT otherwise; else a seq not above the device's last stored seq is SEQ_NOT_INCREASING,
         a reading of a device the store knows revoked is DEVICE_REVOKED, and a period starting before the
         end of the device's previous stored period is PERIOD_OVERLAP. Only INSERTED readings are stored.
         """
@@ -386,13 +428,13 @@ class SqlStore:
                 st = state[r.device]
                 last_seq, last_end, revoked = st
                 if (r.device, r.seq) in seen:
-                    outcome = InsertOutcome.DUPLICATE if seen[(r.device, r.seq)] == digest else InsertOutcome.CONFLICT
+                    outcome = InsertOutcome.DUPLICATE if seen[(r.device, r.seq)] == r else InsertOutcome.CONFLICT
                 elif last_seq is not None and r.seq <= last_seq:
-                    row = cur.execute("SELECT digest FROM readings WHERE device=? AND seq=?", (r.device, _i(r.seq))).fetchone()
-                    if row is None:
+                    stored = self._stored_content(cur, r.device, r.seq)
+                    if stored is None:
                         outcome = InsertOutcome.SEQ_NOT_INCREASING
                     else:
-                        outcome = InsertOutcome.DUPLICATE if bytes(row[0]) == digest else InsertOutcome.CONFLICT
+                        outcome = InsertOutcome.DUPLICATE if stored == r else InsertOutcome.CONFLICT
                 elif revoked is not None:
                     outcome = InsertOutcome.DEVICE_REVOKED
                 elif last_end is not None and r.period_start < last_end:
@@ -400,25 +442,25 @@ class SqlStore:
                 else:
                     outcome = InsertOutcome.INSERTED
                     rows.append((r.device, _i(r.seq), self._asset_ref(cur, r.asset_id, new_assets), _i(r.period_start),
-                                 _i(r.period_end), _i(r.energy_wh), _i(r.meter_wh), r.flags, sig, digest, now))
-                    seen[(r.device, r.seq)] = digest
+                                 _i(r.period_end), _i(r.energy_wh), _i(r.meter_wh), r.flags, sig, now))
+                    seen[(r.device, r.seq)] = r
                     st[0], st[1] = r.seq, r.period_end
                     changed.add(r.device)
                 outcomes.append(outcome)
             if rows:
                 cur.executemany(
                     "INSERT INTO readings (device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh,"
-                    " flags, signature, digest, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                    " flags, signature, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
                 cur.executemany("UPDATE devices SET last_seq=?, last_end=? WHERE device=?",
                                 [(_i(state[d][0]), _i(state[d][1]), d) for d in sorted(changed)])
         for asset, ref in new_assets.items():
             self._remember(asset, ref)
         return outcomes
 
-    def existing_digest(self, device: bytes, seq: int) -> bytes | None:
+    def existing_reading(self, device: bytes, seq: int) -> Reading | None:
+        """The stored content of reading ``seq`` of ``device`` (a resend of the same content is a duplicate)."""
         with self._lock:
-            row = self._execute("SELECT digest FROM readings WHERE device=? AND seq=?", (device, _i(seq))).fetchone()
-        return bytes(row[0]) if row else None
+            return self._stored_content(_Cursor(self._db.cursor(), self.placeholder), device, seq)
 
     def last_seqs(self) -> dict[bytes, int]:
         with self._lock:
@@ -500,6 +542,7 @@ class SqlStore:
 
         Index lookups per asset, not a scan of the backlog: the count stops at ``cap`` if given (the relayer
         only needs to know whether a full batch is waiting)."""
+        self._maintain()
         out = []
         with self._lock:
             assets = self._execute("SELECT id, asset FROM assets ORDER BY id").fetchall()
@@ -532,16 +575,25 @@ class SqlStore:
         return [self._stored(row) for row in rows]
 
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
-                     energy_wh: int, from_time: int, to_time: int, built_block: int) -> int:
-        """Record a batch and assign its readings to it, atomically."""
+                     energy_wh: int, from_time: int, to_time: int, built_block: int,
+                     leaf_ranks: Sequence[int] | None = None, tree_top: bytes | None = None) -> int:
+        """Record a batch and assign its readings to it, atomically.
+
+        ``leaf_ranks`` (one per reading id, ``batch_tree.ranks``) and ``tree_top`` (``batch_tree.top``) let a
+        proof hash only a few dozen of the batch's readings; without them a proof hashes the whole batch."""
+        if leaf_ranks is None:
+            leaf_ranks = [None] * len(reading_ids)  # type: ignore[list-item]
+        elif len(leaf_ranks) != len(reading_ids):
+            raise StoreError("one leaf rank per reading")
         with self._write() as cur:
             batch = cur.execute(
                 "INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, built_block,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
+                " created_at, tree_top) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
-                 BatchStatus.BUILT.value, built_block, time.time()),
+                 BatchStatus.BUILT.value, built_block, time.time(), tree_top),
             ).fetchone()[0]
-            cur.executemany(f"UPDATE readings SET batch=? WHERE id=? AND {_PENDING}", [(batch, i) for i in reading_ids])
+            cur.executemany(f"UPDATE readings SET batch=?, leaf=? WHERE id=? AND {_PENDING}",
+                            [(batch, rank, i) for i, rank in zip(reading_ids, leaf_ranks)])
             if cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,)).fetchone()[0] != len(reading_ids):
                 raise StoreError("a reading of the new batch was already batched")
         return batch
@@ -590,7 +642,7 @@ class SqlStore:
     def release_batch(self, batch_id: int) -> None:
         """Forget a batch that can never be anchored; its readings go back to the queue."""
         with self._write() as cur:
-            cur.execute("UPDATE readings SET batch=NULL WHERE batch=?", (batch_id,))
+            cur.execute("UPDATE readings SET batch=NULL, leaf=NULL WHERE batch=?", (batch_id,))
             cur.execute("DELETE FROM batches WHERE id=?", (batch_id,))
 
     def batch_readings(self, batch_id: int) -> list[StoredReading]:
@@ -598,11 +650,23 @@ class SqlStore:
             rows = self._execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
         return [self._stored(row) for row in rows]
 
-    def batch_digests(self, batch_id: int) -> list[bytes]:
-        """The digests of a batch's readings, in the order ``batch_readings`` gives (what its tree is built from)."""
+    def batch_tree_top(self, batch_id: int) -> bytes | None:
+        """The top levels of the batch's tree the relayer stored with it (None: not stored)."""
         with self._lock:
-            rows = self._execute("SELECT digest FROM readings WHERE batch=? ORDER BY id", (batch_id,)).fetchall()
-        return [bytes(d) for (d,) in rows]
+            row = self._execute("SELECT tree_top FROM batches WHERE id=?", (batch_id,)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def batch_readings_by_rank(self, batch_id: int, ranks: Sequence[int]) -> dict[int, StoredReading]:
+        """The batch's readings whose leaves have these ranks (one indexed lookup per rank)."""
+        out: dict[int, StoredReading] = {}
+        with self._lock:
+            for chunk in chunks(sorted(set(ranks)), self.in_chunk):
+                marks = ",".join("?" * len(chunk))
+                for row in self._execute(f"SELECT {_COLUMNS} FROM readings WHERE batch=? AND leaf IN ({marks})",
+                                         (batch_id, *chunk)).fetchall():
+                    stored = self._stored(row)
+                    out[stored.leaf] = stored  # type: ignore[index]
+        return out
 
     def find_reading(self, device: bytes, seq: int) -> StoredReading | None:
         with self._lock:
@@ -761,9 +825,6 @@ class SqliteStore(SqlStore):
         db.execute("PRAGMA busy_timeout=10000")
         super().__init__(str(path), db, clock=clock)
 
-    def _run_script(self, script: str) -> None:
-        self._db.executescript(script)
-
     def _has_table(self, name: str) -> bool:
         return self._execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()[0] > 0
 
@@ -781,8 +842,8 @@ def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(("postgresql://", "postgres://"))
 
 
-_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature, digest, batch,"
-            " received_at")
+_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags, signature, batch,"
+            " received_at, leaf")
 _BATCH_COLUMNS = ("id, asset, root, count, energy_wh, from_time, to_time, status, nonce, tx_hashes,"
                   " block_number, batch_index, built_block")
 

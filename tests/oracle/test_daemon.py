@@ -328,7 +328,7 @@ def test_a_viem_client_signs_with_the_oracles_domain_and_posts_bigint_strings(wo
     assert json.loads(done.stdout)["accepted"] == 1
     store = SqliteStore(daemon.config.db_path)
     try:
-        assert store.existing_digest(dev.signer.address, 1) is not None
+        assert store.existing_reading(dev.signer.address, 1) is not None
     finally:
         store.close()
     status, body = http_json("GET", f"{daemon.url}/v1/devices/{dev.signer.checksum}")

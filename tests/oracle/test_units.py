@@ -117,7 +117,9 @@ def test_store_keeps_first_content_and_flags_duplicates_and_conflicts(store_loca
     r = Reading(b"\x11" * 20, ASSET, 2**64 - 1, 5, 6, 2**64 - 1, 8, 0)  # uint64 extremes survive SQLite
     assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.INSERTED]
     assert store.insert_readings([(r, b"s" * 65, b"d" * 32)]) == [InsertOutcome.DUPLICATE]
-    assert store.insert_readings([(r, b"s" * 65, b"e" * 32)]) == [InsertOutcome.CONFLICT]
+    for other in (r.with_(energy_wh=7), r.with_(asset_id=b"\x33" * 32), r.with_(period_end=7), r.with_(flags=1)):
+        assert store.insert_readings([(other, b"s" * 65, b"e" * 32)]) == [InsertOutcome.CONFLICT]
+        assert store.existing_reading(r.device, r.seq) == r
     assert store.find_reading(r.device, r.seq).reading == r
     assert store.last_seqs() == {r.device: 2**64 - 1}
     store.close()

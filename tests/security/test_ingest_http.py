@@ -144,7 +144,7 @@ def test_one_reading_requests_arriving_together_share_a_commit_and_are_acked_onl
                 item = signed_item(DEVICES[c], 1 + k)
                 status, answer = post_readings(server, [item])
                 assert status == 200 and answer["accepted"] == 1
-                stored = store.existing_digest(DEVICES[c].address, 1 + k) is not None
+                stored = store.existing_reading(DEVICES[c].address, 1 + k) is not None
                 with lock:
                     seen_stored.append(stored)
 
