@@ -95,3 +95,86 @@ def test_a_batch_given_a_wrong_number_of_leaf_ranks_is_refused(tmp_path):
         store.create_batch(ASSET, b"r" * 32, ids, 0, 1_000, 2_000, 1, leaf_ranks=[0, 1], tree_top=b"")
     assert store.counts()["readings_pending"] == 3
     store.close()
+
+
+# The tables of a layout-3 store (the release before digests left the rows), as that release wrote them.
+LAYOUT_3 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE assets (id {id}, asset {blob} NOT NULL UNIQUE);
+CREATE TABLE batches (id {id}, asset {blob} NOT NULL, root {blob} NOT NULL, count {int} NOT NULL,
+    energy_wh {numeric} NOT NULL, from_time {int} NOT NULL, to_time {int} NOT NULL, status TEXT NOT NULL, nonce {int},
+    tx_hashes {blob} NOT NULL DEFAULT {empty_blob}, block_number {int}, batch_index {int}, built_block {int} NOT NULL,
+    created_at {real} NOT NULL, UNIQUE (asset, root));
+CREATE TABLE readings (id {id}, device {blob} NOT NULL, seq {int} NOT NULL, asset_ref {int} NOT NULL,
+    period_start {int} NOT NULL, period_end {int} NOT NULL, energy_wh {int} NOT NULL, meter_wh {int} NOT NULL,
+    flags {int} NOT NULL, signature {blob} NOT NULL, digest {blob} NOT NULL, received_at {real} NOT NULL,
+    batch {int} REFERENCES batches(id), dropped {int} NOT NULL DEFAULT 0, UNIQUE (device, seq));
+CREATE INDEX readings_pending ON readings (asset_ref, period_start, id) WHERE batch IS NULL AND dropped = 0;
+CREATE INDEX readings_pending_age ON readings (asset_ref, id) WHERE batch IS NULL AND dropped = 0;
+CREATE INDEX readings_batch ON readings (batch);
+CREATE TABLE devices (device {blob} PRIMARY KEY, last_seq {int}, last_end {int}, revoked_at {int});
+INSERT INTO meta (key, value) VALUES ('layout', '3');
+"""
+OFFSET = 2**63
+
+
+def write_layout_3(location: str, rs: list[Reading], batched: int, root: bytes) -> None:
+    """A layout-3 store: ``rs`` stored with their digests, the first ``batched`` in one anchored batch."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        from rwa_sdk.oracle.pg_store import PostgresStore as Kind
+
+        db, mark = psycopg.connect(location, autocommit=True), "%s"
+    else:
+        import sqlite3
+
+        from rwa_sdk.oracle.store import SqliteStore as Kind
+
+        db, mark = sqlite3.connect(location, isolation_level=None), "?"
+    for statement in LAYOUT_3.format(**Kind.types).split(";"):
+        if statement.strip():
+            db.execute(statement)
+    q = lambda sql: sql.replace("?", mark)  # noqa: E731
+    db.execute(q("INSERT INTO assets (asset) VALUES (?)"), (ASSET,))
+    db.execute(q("INSERT INTO batches (asset, root, count, energy_wh, from_time, to_time, status, batch_index,"
+                 " block_number, built_block, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
+               (ASSET, root, batched, "0", 1_000, 2_000, "anchored", 0, 1, 1, 0.0))
+    for k, r in enumerate(rs):
+        db.execute(q("INSERT INTO readings (device, seq, asset_ref, period_start, period_end, energy_wh, meter_wh, flags,"
+                     " signature, digest, received_at, batch) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"),
+                   (r.device, r.seq - OFFSET, r.period_start - OFFSET, r.period_end - OFFSET, r.energy_wh - OFFSET,
+                    r.meter_wh - OFFSET, r.flags, b"s" * 65, DOMAIN.digest(r), 5.0, 1 if k < batched else None))
+        db.execute(q("INSERT INTO devices (device, last_seq, last_end) VALUES (?,?,?)"),
+                   (r.device, r.seq - OFFSET, r.period_end - OFFSET))
+    db.close()
+
+
+def test_a_layout_3_store_is_migrated_with_every_reading_and_batch(store_location):
+    rs = readings(40)
+    tree = MerkleTree.from_digests([DOMAIN.digest(r) for r in rs[:30]])
+    write_layout_3(store_location, rs, 30, tree.root)
+    store = open_store(store_location)
+    try:
+        assert store.meta("layout") == "4"
+        assert store.counts()["readings_anchored"] == 30 and store.counts()["readings_pending"] == 10
+        for r in rs:
+            found = store.find_reading(r.device, r.seq)
+            assert found.reading == r and found.signature == b"s" * 65 and found.received_at == 5.0
+        assert [p.reading for p in store.pending_readings(ASSET, 0, 2**40, 100)] == rs[30:]
+        columns = [d[0] for d in store._execute("SELECT * FROM readings LIMIT 1").description]
+        assert "digest" not in columns
+        # resends still compare with the migrated content; new readings get fresh ids
+        assert [o.value for o in store.insert_readings([(rs[0], b"s" * 65, b""), (rs[1].with_(energy_wh=1), b"s" * 65, b"")])] \
+            == ["duplicate", "conflict"]
+        new = Reading(rs[0].device, ASSET, 2, 1_300, 1_600, 1, 1, 0)
+        assert [o.value for o in store.insert_readings([(new, b"t" * 65, b"")])] == ["inserted"]
+        assert store.find_reading(new.device, 2).id > max(store.find_reading(r.device, 1).id for r in rs)
+        # a migrated batch keeps no tree top: its proofs hash the whole batch again
+        roots = [tree.root]
+        store.add_chain_roots(ASSET, 0, roots, 1)
+        proof = reading_proof(store, FakeOracle(roots), rs[7].device, 1, domain=DOMAIN)
+        assert verifies(proof, tree, roots, 0)
+    finally:
+        store.close()
+    open_store(store_location).close()  # opens again as layout 4
