@@ -3,9 +3,10 @@
 The tree (``merkle.py``: OpenZeppelin's array form, leaves sorted by hash) is a complete binary tree in
 heap order: node ``i`` has children ``2i+1`` and ``2i+2``, the leaf of rank ``k`` (its place in hash
 order) sits at ``2n-2-k``. The store keeps each reading's rank and the batch's top ``TOP_LEVELS`` levels
-(``2**TOP_LEVELS - 1`` nodes, 2 KB for any batch: 2 bytes per reading at 1,000). A reading's path then
-needs only the leaves under the siblings below the stored top: at most ``2 * 2**(height - TOP_LEVELS)``
-readings (32 of a 1,000-reading batch), fetched by rank and hashed again.
+(``2**TOP_LEVELS - 1`` nodes, under 1 KB for any batch: 1 byte per reading at 1,000, and the batch row
+still fits an SQLite page with others). A reading's path then needs only the leaves under the siblings below
+the stored top: at most ``2 * 2**(height - TOP_LEVELS)`` readings (64 of a 1,000-reading batch), fetched by
+rank and hashed again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .merkle import MerkleError, MerkleTree, hash_pair, leaf_of
 
-TOP_LEVELS = 6
+TOP_LEVELS = 5
 
 
 def ranks(tree: MerkleTree, digests: Sequence[bytes]) -> list[int]:

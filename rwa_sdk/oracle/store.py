@@ -127,7 +127,8 @@ class ReadingStore(Protocol):
     def close(self) -> None: ...
 
 
-SCHEMA_VERSION = 4  # 4: no digest column (recomputed from the fields), leaf ranks and tree tops of batches
+SCHEMA_VERSION = 4  # 4: no digest column (hashed again from the fields), small uint64 values stored as they are,
+# leaf ranks and tree tops of batches
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -215,16 +216,35 @@ _KEPT_COLUMNS = ("id, device, seq, asset_ref, period_start, period_end, energy_w
 
 _PENDING = "batch IS NULL AND dropped = 0"
 
-# uint64 values do not all fit signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT): store them shifted.
-_OFFSET = 2**63
+# uint64 values do not all fit signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT): those from 2**63 up
+# are stored as their two's complement (negative), all others as they are, so the usual values take 1-4 bytes
+# in an SQLite row, not 8. Order holds within [0, 2**63), which holds every time the ingest accepts (a period
+# may end at most the clock skew ahead); range queries on period_start split at 2**63 (``_stored_ranges``).
+_HALF = 2**63
 
 
 def _i(v: int) -> int:
-    return v - _OFFSET
+    return v if v < _HALF else v - 2 * _HALF
 
 
 def _u(v: int) -> int:
-    return v + _OFFSET
+    return v if v >= 0 else v + 2 * _HALF
+
+
+def _stored_ranges(lo: int, hi: int) -> list[tuple[int, int | None]]:
+    """The stored-value ranges ``[a, b)`` (b None: no upper bound) of the uint64 range ``[lo, hi)``, in order."""
+    out: list[tuple[int, int | None]] = []
+    if lo < _HALF:
+        out.append((lo, hi if hi < _HALF else None))
+    if hi > _HALF:
+        out.append((_i(max(lo, _HALF)), _i(hi) if hi < 2 * _HALF else 0))
+    return out
+
+
+def _from_layout_3(column: str) -> str:
+    """SQL turning a layout-3 value (uint64 shifted by -2**63) into this layout's."""
+    return (f"CASE WHEN {column} < 0 THEN {column} + 9223372036854775807 + 1"
+            f" ELSE {column} - 9223372036854775807 - 1 END")
 
 
 class _Cursor:
@@ -337,8 +357,13 @@ class SqlStore:
         cur.execute(f"ALTER TABLE batches ADD COLUMN tree_top {self.types['blob']}")
 
     def _copy_layout_3(self, cur: _Cursor) -> None:
-        cur.execute(f"INSERT INTO readings ({_KEPT_COLUMNS}) SELECT {_KEPT_COLUMNS} FROM readings_layout3")
+        """Copy the rows without their digest, uint64 values in this layout's encoding (``_i``)."""
+        uints = {"seq", "period_start", "period_end", "energy_wh", "meter_wh"}
+        values = ", ".join(_from_layout_3(c) if c in uints else c for c in _KEPT_COLUMNS.split(", "))
+        cur.execute(f"INSERT INTO readings ({_KEPT_COLUMNS}) SELECT {values} FROM readings_layout3")
         cur.execute("DROP TABLE readings_layout3")
+        cur.execute("UPDATE devices SET " + ", ".join(f"{c} = {_from_layout_3(c)}" for c in ("last_seq", "last_end", "revoked_at")))
+        cur.execute(f"UPDATE alerts SET seq = {_from_layout_3('seq')}")
 
     # -- small asset ids -----------------------------------------------------------------------
     def _asset_ref(self, cur: _Cursor, asset: bytes, new: dict[bytes, int]) -> int:
@@ -549,7 +574,10 @@ class SqlStore:
             for ref, asset in assets:
                 self._remember(bytes(asset), ref)
                 first = self._execute(f"SELECT period_start FROM readings WHERE asset_ref=? AND {_PENDING}"
-                                      " ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
+                                      " AND period_start>=0 ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
+                if first is None:  # only periods from 2**63 on (stored negative), if any
+                    first = self._execute(f"SELECT period_start FROM readings WHERE asset_ref=? AND {_PENDING}"
+                                          " ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
                 if first is None:
                     continue
                 oldest = self._execute(f"SELECT received_at FROM readings WHERE asset_ref=? AND {_PENDING}"
@@ -562,16 +590,20 @@ class SqlStore:
 
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]:
         """Unbatched readings of ``asset_id`` whose period starts in ``epoch``, oldest first."""
-        lo, hi = _i(epoch * epoch_length), _i((epoch + 1) * epoch_length)
+        rows: list = []
         with self._lock:
             ref = self._known_ref(asset_id)
             if ref is None:
                 return []
-            rows = self._execute(
-                f"SELECT {_COLUMNS} FROM readings WHERE asset_ref=? AND {_PENDING} AND period_start>=? AND period_start<?"
-                " ORDER BY asset_ref, period_start, id LIMIT ?",
-                (ref, lo, hi, limit),
-            ).fetchall()
+            for lo, hi in _stored_ranges(epoch * epoch_length, (epoch + 1) * epoch_length):
+                if len(rows) >= limit:
+                    break
+                below = "" if hi is None else " AND period_start<?"
+                rows += self._execute(
+                    f"SELECT {_COLUMNS} FROM readings WHERE asset_ref=? AND {_PENDING} AND period_start>=?{below}"
+                    " ORDER BY asset_ref, period_start, id LIMIT ?",
+                    (ref, lo, *(() if hi is None else (hi,)), limit - len(rows)),
+                ).fetchall()
         return [self._stored(row) for row in rows]
 
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],

@@ -38,10 +38,10 @@ def test_property_path_from_the_top_and_needed_leaves_is_the_full_trees(n, data)
     assert len(needed) <= 2 * 2 ** max(0, height - batch_tree.TOP_LEVELS)
 
 
-def test_a_thousand_reading_batch_keeps_two_kilobytes_and_hashes_32_readings_at_most():
+def test_a_thousand_reading_batch_keeps_under_a_kilobyte_and_hashes_64_readings_at_most():
     tree, digests = _tree(1_000)
-    assert len(batch_tree.top(tree)) == 63 * 32
-    assert max(len(batch_tree.needed_ranks(1_000, k)) for k in range(1_000)) <= 32
+    assert len(batch_tree.top(tree)) == 31 * 32
+    assert max(len(batch_tree.needed_ranks(1_000, k)) for k in range(1_000)) <= 64
 
 
 def test_a_tampered_or_truncated_top_is_caught():

@@ -113,6 +113,8 @@ CREATE INDEX readings_pending ON readings (asset_ref, period_start, id) WHERE ba
 CREATE INDEX readings_pending_age ON readings (asset_ref, id) WHERE batch IS NULL AND dropped = 0;
 CREATE INDEX readings_batch ON readings (batch);
 CREATE TABLE devices (device {blob} PRIMARY KEY, last_seq {int}, last_end {int}, revoked_at {int});
+CREATE TABLE alerts (id {id}, device {blob} NOT NULL, seq {int} NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
+    at {real} NOT NULL);
 INSERT INTO meta (key, value) VALUES ('layout', '3');
 """
 OFFSET = 2**63
@@ -147,6 +149,9 @@ def write_layout_3(location: str, rs: list[Reading], batched: int, root: bytes) 
                     r.meter_wh - OFFSET, r.flags, b"s" * 65, DOMAIN.digest(r), 5.0, 1 if k < batched else None))
         db.execute(q("INSERT INTO devices (device, last_seq, last_end) VALUES (?,?,?)"),
                    (r.device, r.seq - OFFSET, r.period_end - OFFSET))
+    db.execute(q("INSERT INTO devices (device, revoked_at) VALUES (?,?)"), (b"\x99" * 20, 1_234 - OFFSET))
+    db.execute(q("INSERT INTO alerts (device, seq, kind, detail, at) VALUES (?,?,?,?,?)"),
+               (b"\x99" * 20, 2**64 - 1 - OFFSET, "revoked", "", 0.0))
     db.close()
 
 
@@ -162,6 +167,9 @@ def test_a_layout_3_store_is_migrated_with_every_reading_and_batch(store_locatio
             found = store.find_reading(r.device, r.seq)
             assert found.reading == r and found.signature == b"s" * 65 and found.received_at == 5.0
         assert [p.reading for p in store.pending_readings(ASSET, 0, 2**40, 100)] == rs[30:]
+        assert store.revocations([b"\x99" * 20]) == {b"\x99" * 20: 1_234}
+        assert store.alerts() == [(b"\x99" * 20, 2**64 - 1, "revoked", "")]
+        assert store.last_seqs()[rs[0].device] == 1
         columns = [d[0] for d in store._execute("SELECT * FROM readings LIMIT 1").description]
         assert "digest" not in columns
         # resends still compare with the migrated content; new readings get fresh ids
