@@ -448,6 +448,8 @@ class SqlStore:
         new_assets: dict[bytes, int] = {}
         with self._write() as cur:
             state = self._lock_devices(cur, sorted({r.device for r, _, _ in items}))
+            for asset in sorted({r.asset_id for r, _, _ in items}):  # new asset rows in one order: no deadlock
+                self._asset_ref(cur, asset, new_assets)
             rows, seen, changed = [], {}, set()
             for r, sig, digest in items:
                 st = state[r.device]
