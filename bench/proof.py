@@ -1,8 +1,8 @@
 """Proof cost as the chain grows: one reading's proof at N anchored batches of its asset.
 
 Run by hand: PYTHONPATH=$PWD python bench/proof.py [--batches 1000000] [--readings 1000] [--samples 50]
-The store is filled as the relayer and ``sync_roots`` fill it (``add_chain_roots`` in chunks, as logs
-arrive); the chain's two answers a proof needs (``batchCount``, ``batchPeaks``) come from the same
+The store is filled as the relayer and ``sync_roots`` fill it (the batch with its leaf ranks and tree top,
+``add_chain_roots`` in chunks, as logs arrive); the chain's two answers a proof needs (``batchCount``, ``batchPeaks``) come from the same
 leaves computed in Python, so only the store and the hashing are timed. Every proof is checked: the
 reading's path reaches its batch root and the batch root's path reaches the chain's peak.
 """
