@@ -116,7 +116,7 @@ class PostgresStore(SqlStore):
         removed = 0
         for name, _lo, hi in self.partitions():
             if hi > before_time:
-                break
+                continue
             with self._write() as cur:
                 cur.execute(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")  # no insert slips in meanwhile
                 if cur.execute(f"SELECT 1 FROM {name} WHERE batch IS NULL AND dropped = 0 LIMIT 1").fetchone():
