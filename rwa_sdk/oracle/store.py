@@ -442,8 +442,9 @@ class SqlStore:
 
         Per device, in the order given: an existing (device, seq) is DUPLICATE if the stored content is the
         same (so is its digest: one oracle's domain per store), CONFLICT otherwise; else a seq not above the
-        device's last stored seq is SEQ_NOT_INCREASING, a reading of a device the store knows revoked is DEVICE_REVOKED, and a period starting before the
-        end of the device's previous stored period is PERIOD_OVERLAP. Only INSERTED readings are stored.
+        device's last stored seq is SEQ_NOT_INCREASING, a reading of a device the store knows revoked is
+        DEVICE_REVOKED, and a period starting before the end of the device's previous stored period is
+        PERIOD_OVERLAP. Only INSERTED readings are stored.
         """
         now = self.clock()
         outcomes: list[InsertOutcome] = []
