@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-from .store import BatchStatus, SqlStore, StoreError, _Cursor, _i
+from .store import _PENDING, BatchStatus, SqlStore, StoreError, _Cursor, _i
 
 log = logging.getLogger("rwa_sdk.oracle.pg_store")
 
@@ -77,6 +77,12 @@ class PostgresStore(SqlStore):
     def _copy_layout_3(self, cur: _Cursor) -> None:
         super()._copy_layout_3(cur)
         cur.execute("SELECT setval('reading_ids', (SELECT COALESCE(MAX(id), 0) + 1 FROM readings), false)")
+
+    def _assign(self, cur: _Cursor, batch: int, reading_ids: Sequence[int], leaf_ranks: Sequence[int | None]) -> None:
+        """One statement for the whole batch (not one round trip per reading)."""
+        ids = list(reading_ids)
+        cur.execute("UPDATE readings SET batch=?, leaf=(?::bigint[])[array_position(?::bigint[], id)]"
+                    f" WHERE id = ANY(?::bigint[]) AND {_PENDING}", (batch, list(leaf_ranks), ids, ids))
 
     # -- partitions ---------------------------------------------------------------------------
     def _maintain(self) -> None:

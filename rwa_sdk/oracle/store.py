@@ -629,11 +629,15 @@ class SqlStore:
                 (asset_id, root, len(reading_ids), str(energy_wh), from_time, to_time,
                  BatchStatus.BUILT.value, built_block, time.time(), tree_top),
             ).fetchone()[0]
-            cur.executemany(f"UPDATE readings SET batch=?, leaf=? WHERE id=? AND {_PENDING}",
-                            [(batch, rank, i) for i, rank in zip(reading_ids, leaf_ranks)])
+            self._assign(cur, batch, reading_ids, leaf_ranks)
             if cur.execute("SELECT COUNT(*) FROM readings WHERE batch=?", (batch,)).fetchone()[0] != len(reading_ids):
                 raise StoreError("a reading of the new batch was already batched")
         return batch
+
+    def _assign(self, cur: _Cursor, batch: int, reading_ids: Sequence[int], leaf_ranks: Sequence[int | None]) -> None:
+        """Put the still-pending readings ``reading_ids`` in ``batch``, each with its leaf rank."""
+        cur.executemany(f"UPDATE readings SET batch=?, leaf=? WHERE id=? AND {_PENDING}",
+                        [(batch, rank, i) for i, rank in zip(reading_ids, leaf_ranks)])
 
     def batches(self, status: BatchStatus | None = None) -> list[BatchRecord]:
         query = f"SELECT {_BATCH_COLUMNS} FROM batches"
