@@ -150,14 +150,26 @@ def _months(ratios):
 def test_out_of_sample_model_error_never_lets_a_month_predict_itself():
     from rwa_sdk.twin.calibration import _out_of_sample_sd
 
+    calm = _out_of_sample_sd(_months(np.ones(14)), _FlatWeather())
     once = np.ones(14)
-    once[5] = 1.3  # one odd June: no earlier June can have told
-    odd = _out_of_sample_sd(_months(once), _FlatWeather(), tau=0.05)
-    assert odd > 0.05
-    # A June seen before is predicted with the correction learnt from it: smaller error.
-    repeated = np.ones(26)
-    repeated[[5, 17]] = 1.3
-    assert _out_of_sample_sd(_months(repeated), _FlatWeather(), tau=0.3) < odd
+    once[-1] = 1.3  # the last month is odd: only months before it predict it
+    assert calm == pytest.approx(0.0) and _out_of_sample_sd(_months(once), _FlatWeather()) > 0.05
+
+
+def test_seasonal_shape_is_an_annual_harmonic_that_one_odd_month_cannot_bend():
+    from rwa_sdk.twin.calibration import _season
+
+    angle = 2 * np.pi * (np.arange(24) % 12 + 0.5) / 12
+    shape = np.exp(0.08 * np.cos(angle))  # winter 8 % above, summer 8 % below the level
+    noise = np.random.default_rng(5).normal(0, 0.02, 24)
+    correction, sd, loo = _season(_months(shape * np.exp(noise)), _FlatWeather(), 1.0, 0.0)
+    assert correction[0] / correction[6] == pytest.approx(np.exp(0.16 * np.cos(np.pi / 12)), rel=0.04)
+    assert 0.01 < loo < 0.04 and np.all(sd < 0.03)
+    # One bright June among flat months is weather: it barely moves June, unlike a free month factor.
+    odd = np.ones(24)
+    odd[5] = 1.25
+    correction, sd, _ = _season(_months(odd), _FlatWeather(), 1.0, 0.0)
+    assert abs(correction[5] - 1) < 0.03 and np.all(sd > 0)
 
 
 def test_a_calm_first_year_does_not_claim_a_known_seasonal_shape(real):
