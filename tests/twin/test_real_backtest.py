@@ -63,12 +63,13 @@ def test_rolling_backtest_scores_every_method_on_real_months_without_look_ahead(
     # Persistence is the window's mean day: a month's value only depends on its origin.
     per_day = (table["persistence_wh"] / table["month"].dt.days_in_month).round(6)
     assert per_day.groupby(table["origin"]).nunique().max() == 1
-    # Calibrated, the twin beats the uncalibrated PVWatts model on the same weather and the same
-    # month last year on the same months; persistence is close on this flat-profile site.
+    # Calibrated, the twin beats the uncalibrated PVWatts model on the same weather, the same month
+    # last year on the same months and persistence (strong on this flat-profile site) on all months.
     assert summary["twin_mape"] < summary["pvwatts_mape"]
-    assert summary["skill_vs_same_month_last_year"] > 0.1
-    assert summary["twin_mape"] < 1.02 * summary["persistence_mape"]
-    assert summary["twelve_month_total_error"] < 0.1
+    assert summary["skill_vs_same_month_last_year"] > 0.2
+    assert summary["skill_vs_persistence"] > 0.1
+    assert 0.8 <= summary["p90_coverage"] <= 0.97
+    assert summary["twelve_month_total_error"] < 0.08
     for key in ("persistence_mape", "same_month_last_year_mape", "skill_vs_persistence", "p90_coverage"):
         assert summary[key] is not None
 
