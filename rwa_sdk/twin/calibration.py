@@ -4,9 +4,9 @@ Readings come from the real weather/demand of their days while the model runs on
 so single days cannot be compared one to one. The comparison is therefore on sums: the ratio of
 measured to expected energy over all days the asset was up (a performance factor) and the share of
 days it was up (availability). With 12 months or more, month-of-year corrections fix the typical
-year's seasonal shape: the annual harmonic of the monthly ratios, shrunk by its standard error. With two full years or more, a trend (degradation, fade or demand growth) is
-estimated from like calendar months a year apart (year-on-year, median), bounded to a physical
-range. The model error that the forecast band carries is measured out of sample: each month of
+year's seasonal shape: the annual harmonic of the monthly ratios, shrunk by its standard error.
+With two full years or more, a trend (degradation, fade or demand growth) is estimated from like
+calendar months a year apart (year-on-year, median), bounded to a physical range. The model error that the forecast band carries is measured out of sample: each month of
 the window predicted from the months before it (left out of the seasonal fit once there is one).
 """
 
@@ -207,9 +207,7 @@ def _harmonic_design(months: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(len(angle)), np.cos(angle), np.sin(angle)])
 
 
-def _season(
-    monthly: pd.DataFrame, typical: TypicalYear, factor: float, slope: float
-) -> tuple[np.ndarray, np.ndarray, float] | None:
+def _season(monthly: pd.DataFrame, factor: float, slope: float) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Month-of-year corrections from the annual harmonic of the log ratios, and their sd.
 
     What makes a model's seasonal shape wrong is seasonal: snow, low-sun shading, the reflection
@@ -301,9 +299,8 @@ def calibrate(
 
     trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
-    season = _season(monthly, typical, factor, slope)
+    season = _season(monthly, factor, slope)
     prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
-    oos = _out_of_sample_sd(monthly, typical)
     if season is not None:
         correction, correction_sd, loo_sd = season
         # Each month left out of the seasonal fit, less what its weather explains.
@@ -312,6 +309,7 @@ def calibrate(
     else:
         correction, correction_sd = np.ones(12), np.full(12, prior)
         in_sample = _residual_sd(monthly, typical, factor, slope)
+        oos = _out_of_sample_sd(monthly, typical)
         residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
         if oos is not None:
             # One-step errors inside a short window already contain the shape error the prior stands for.

@@ -163,13 +163,13 @@ def test_seasonal_shape_is_an_annual_harmonic_that_one_odd_month_cannot_bend():
     angle = 2 * np.pi * (np.arange(24) % 12 + 0.5) / 12
     shape = np.exp(0.08 * np.cos(angle))  # winter 8 % above, summer 8 % below the level
     noise = np.random.default_rng(5).normal(0, 0.02, 24)
-    correction, sd, loo = _season(_months(shape * np.exp(noise)), _FlatWeather(), 1.0, 0.0)
+    correction, sd, loo = _season(_months(shape * np.exp(noise)), 1.0, 0.0)
     assert correction[0] / correction[6] == pytest.approx(np.exp(0.16 * np.cos(np.pi / 12)), rel=0.04)
     assert 0.01 < loo < 0.04 and np.all(sd < 0.03)
     # One bright June among flat months is weather: it barely moves June, unlike a free month factor.
     odd = np.ones(24)
     odd[5] = 1.25
-    correction, sd, _ = _season(_months(odd), _FlatWeather(), 1.0, 0.0)
+    correction, sd, _ = _season(_months(odd), 1.0, 0.0)
     assert abs(correction[5] - 1) < 0.03 and np.all(sd > 0)
 
 
