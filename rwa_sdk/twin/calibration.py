@@ -13,6 +13,7 @@ the window predicted from the months before it (left out of the seasonal fit onc
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,9 @@ class Calibration:
     ``residual_sd_rel`` is the model error of one month beyond weather (out of sample);
     ``month_correction``/``month_correction_sd`` are the 12 month-of-year factors (index 0 = January)
     and the sd of their logs (``shape_sd_prior`` for months without a correction).
+    ``residual_dof`` and ``month_correction_dof`` are the degrees of freedom those two variances
+    rest on (Satterthwaite: 2 v^2 / var(v); infinite for a prior), so the band can use Student-t
+    quantiles where they rest on few months.
     """
 
     performance_factor: float
@@ -80,6 +84,8 @@ class Calibration:
     month_correction_sd: tuple[float, ...] = (SHAPE_SD_PRIOR,) * 12
     seasonal_estimated: bool = False
     trend_bounded: bool = False
+    residual_dof: float = math.inf
+    month_correction_dof: float = math.inf
 
     def month_factor(self, month: int) -> float:
         """The month-of-year correction for calendar month 1..12."""
@@ -250,23 +256,43 @@ def _weather_var(full: pd.DataFrame, typical: TypicalYear) -> np.ndarray:
     return np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
 
 
-def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | None:
-    """Model error of one month beyond weather, from predicting each month by the months before it.
+def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.ndarray, np.ndarray] | None:
+    """Squared log error of each month predicted by the months before it, and its weather variance.
 
     Month k is predicted with the energy-weighted ratio of months < k, so no month helps predict
-    itself; its squared log error less the weather variance is the model error (shape error
-    included: no correction is fitted before a year of months). Returns None with too few months.
+    itself. Returns None with too few months.
     """
     full = _full(monthly)
     if len(full) <= OOS_MIN_PRIOR_MONTHS + 1:
         return None
     measured, expected = full["measured_wh"].to_numpy(), full["expected_wh"].to_numpy()
     var = _weather_var(full, typical)
-    excess = []
-    for k in range(OOS_MIN_PRIOR_MONTHS, len(full)):
-        prior = measured[:k].sum() / expected[:k].sum()
-        excess.append(np.log(measured[k] / (expected[k] * prior)) ** 2 - var[k])
-    return float(np.sqrt(max(float(np.mean(excess)), 0.0)))
+    squared = [np.log(measured[k] / (expected[k] * (measured[:k].sum() / expected[:k].sum())))**2
+               for k in range(OOS_MIN_PRIOR_MONTHS, len(full))]
+    return np.asarray(squared), var[OOS_MIN_PRIOR_MONTHS:]
+
+
+def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | None:
+    """Model error of one month beyond weather: one-step squared log errors less the weather variance.
+
+    Shape error is included (no correction is fitted before a year of months). None with too few months.
+    """
+    errors = _one_step_errors(monthly, typical)
+    if errors is None:
+        return None
+    squared, var = errors
+    return float(np.sqrt(max(float(np.mean(squared - var)), 0.0)))
+
+
+def excess_dof(excess_var: float, raw_var: float, n: float) -> float:
+    """Degrees of freedom of a variance estimated as (mean square of n errors) - (a known variance).
+
+    The mean square has var 2 raw^2 / n; subtracting a known part leaves that uncertainty, so the
+    excess rests on n (excess / raw)^2 degrees of freedom (Satterthwaite), fewer than n.
+    """
+    if n <= 0 or raw_var <= 0:
+        return math.inf
+    return float(n * (excess_var / raw_var) ** 2) if excess_var > 0 else math.inf
 
 
 def calibrate(
@@ -301,19 +327,25 @@ def calibrate(
     slope = trend[2] if trend else 0.0
     season = _season(monthly, factor, slope)
     prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
+    correction_dof = math.inf
     if season is not None:
         correction, correction_sd, loo_sd = season
         # Each month left out of the seasonal fit, less what its weather explains.
+        n_fit = len(_full(monthly))
         weather_var = float(np.mean(_weather_var(_full(monthly), typical)))
         residual = max(float(np.sqrt(max(loo_sd**2 - weather_var, 0.0))), MODEL_SD_FLOOR)
+        residual_dof = excess_dof(residual**2, loo_sd**2, n_fit - 3)
+        correction_dof = float(n_fit - 3)
     else:
         correction, correction_sd = np.ones(12), np.full(12, prior)
-        in_sample = _residual_sd(monthly, typical, factor, slope)
-        oos = _out_of_sample_sd(monthly, typical)
-        residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
-        if oos is not None:
+        errors = _one_step_errors(monthly, typical)
+        residual, residual_dof = max(_residual_sd(monthly, typical, factor, slope), MODEL_SD_FLOOR), math.inf
+        if errors is not None:
             # One-step errors inside a short window already contain the shape error the prior stands for.
-            residual = max(float(np.sqrt(max(oos**2 - prior**2, 0.0))), MODEL_SD_FLOOR)
+            squared, var = errors
+            excess = float(np.mean(squared - var)) - prior**2
+            residual = max(float(np.sqrt(max(excess, 0.0))), MODEL_SD_FLOOR)
+            residual_dof = excess_dof(residual**2, float(np.mean(squared)), len(squared))
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))
 
     pr = None
@@ -333,6 +365,8 @@ def calibrate(
         month_correction=tuple(float(c) for c in correction),
         month_correction_sd=tuple(float(c) for c in correction_sd),
         seasonal_estimated=season is not None,
+        residual_dof=residual_dof,
+        month_correction_dof=correction_dof,
         reference_date=reference,
         commissioned=commissioned,
         performance_ratio=pr,

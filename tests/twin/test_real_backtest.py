@@ -81,7 +81,7 @@ def test_bands_are_widened_only_by_forecasts_already_scored(backtest):
     dark = dark_months(39.74)
     for origin, rows in table.groupby("origin"):
         past = table[table["month"] < origin]
-        scores = (1 - past["actual_wh"] / past["raw_p50_wh"]) / (1.2815515655446004 * past["raw_sd_rel"])
+        scores = (1 - past["actual_wh"] / past["raw_p50_wh"]) / (past["raw_z90"] * past["raw_sd_rel"])
         in_dark = past["month"].map(lambda m: m.month in dark).to_numpy(dtype=bool)
         for _, row in rows.iterrows():
             same_half = in_dark == (row["month"].month in dark)
@@ -91,7 +91,7 @@ def test_bands_are_widened_only_by_forecasts_already_scored(backtest):
     assert backtest.summary["band_scale_now"] >= 1.0
     assert len(backtest.summary["band_scales_now"]) == 12 and min(backtest.summary["band_scales_now"]) >= 1.0
     # Widening moved coverage towards 0.90 compared with the raw bands.
-    raw_p90 = table["raw_p50_wh"] * (1 - 1.2815515655446004 * table["raw_sd_rel"])
+    raw_p90 = table["raw_p50_wh"] * (1 - table["raw_z90"] * table["raw_sd_rel"])
     assert backtest.summary["p90_coverage"] >= float((table["actual_wh"] >= raw_p90).mean())
 
 
