@@ -30,10 +30,13 @@ TREND_MIN_PAIRS = 12  # like-month pairs a year apart: two full years
 TREND_BOUNDS = (-0.03, 0.02)  # per year; PV loses 0.2-1 %/yr, storage fades, demand can grow
 TREND_PRIOR_SD = 0.01  # how far a real asset's trend strays from its spec's, per year
 SEASON_MIN_MONTHS = 12
-# Seasonal shape error of a typical year against a real site (sd of log month ratios); used in the
-# band while fewer than 12 months exist. PV: from the real-data backtest (docs/twin.md); storage and
+# Seasonal shape error of a spec model against the real plant (sd of log month ratios, level
+# removed); used in the band while fewer than 12 months exist. PV: misspecified plants (tilt +-15 deg,
+# azimuth +-30 deg, losses 8-24 %) against their spec at pvlib's three shipped typical-year sites,
+# `python bench/twin_shape_prior.py` (rms 0.054; 0.037-0.075 by site). A weather file of measured
+# years adds its own months' climatology error (TypicalYear.climatology_sd_rel). Storage and
 # chargers have no weather year whose shape could be wrong, only demand seasons.
-SHAPE_SD_PRIOR = 0.08
+SHAPE_SD_PRIOR = 0.054
 SHAPE_SD_PRIOR_OTHER = 0.03
 MODEL_SD_FLOOR = 0.02
 OOS_MIN_PRIOR_MONTHS = 2
@@ -256,8 +259,8 @@ def _weather_var(full: pd.DataFrame, typical: TypicalYear) -> np.ndarray:
     return np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
 
 
-def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.ndarray, np.ndarray] | None:
-    """Squared log error of each month predicted by the months before it, and its weather variance.
+def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Squared log error of each month predicted by the months before it, its weather variance, its month.
 
     Month k is predicted with the energy-weighted ratio of months < k, so no month helps predict
     itself. Returns None with too few months.
@@ -269,7 +272,7 @@ def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.nd
     var = _weather_var(full, typical)
     squared = [np.log(measured[k] / (expected[k] * (measured[:k].sum() / expected[:k].sum())))**2
                for k in range(OOS_MIN_PRIOR_MONTHS, len(full))]
-    return np.asarray(squared), var[OOS_MIN_PRIOR_MONTHS:]
+    return np.asarray(squared), var[OOS_MIN_PRIOR_MONTHS:], full.index.month.to_numpy()[OOS_MIN_PRIOR_MONTHS:]
 
 
 def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | None:
@@ -280,8 +283,21 @@ def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | No
     errors = _one_step_errors(monthly, typical)
     if errors is None:
         return None
-    squared, var = errors
+    squared, var, _ = errors
     return float(np.sqrt(max(float(np.mean(squared - var)), 0.0)))
+
+
+def shape_prior(spec: SiteSpec, typical: TypicalYear) -> np.ndarray:
+    """Prior sd of each calendar month's log shape error (January first) before a seasonal fit.
+
+    The spec's misspecification (``SHAPE_SD_PRIOR``) and, for a weather file of measured years, the
+    error of its months as a climatology, independent of each other.
+    """
+    if spec.kind != "pv":
+        return np.full(12, SHAPE_SD_PRIOR_OTHER)
+    climate = typical.climatology_sd_rel
+    climate_var = 0.0 if climate is None else climate.reindex(range(1, 13)).fillna(0.0).to_numpy() ** 2
+    return np.sqrt(SHAPE_SD_PRIOR**2 + climate_var) * np.ones(12)
 
 
 def excess_dof(excess_var: float, raw_var: float, n: float) -> float:
@@ -326,7 +342,7 @@ def calibrate(
     trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
     season = _season(monthly, factor, slope)
-    prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
+    prior = shape_prior(spec, typical)
     correction_dof = math.inf
     if season is not None:
         correction, correction_sd, loo_sd = season
@@ -337,13 +353,13 @@ def calibrate(
         residual_dof = excess_dof(residual**2, loo_sd**2, n_fit - 3)
         correction_dof = float(n_fit - 3)
     else:
-        correction, correction_sd = np.ones(12), np.full(12, prior)
+        correction, correction_sd = np.ones(12), prior
         errors = _one_step_errors(monthly, typical)
         residual, residual_dof = max(_residual_sd(monthly, typical, factor, slope), MODEL_SD_FLOOR), math.inf
         if errors is not None:
             # One-step errors inside a short window already contain the shape error the prior stands for.
-            squared, var = errors
-            excess = float(np.mean(squared - var)) - prior**2
+            squared, var, months = errors
+            excess = float(np.mean(squared - var - prior[months - 1] ** 2))
             residual = max(float(np.sqrt(max(excess, 0.0))), MODEL_SD_FLOOR)
             residual_dof = excess_dof(residual**2, float(np.mean(squared)), len(squared))
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))

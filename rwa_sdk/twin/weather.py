@@ -363,6 +363,8 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
     frame = frame.fillna({c: 0.0 for c in ("dni_w_m2", "dhi_w_m2")}).astype(float)
     frame.attrs["source"] = path.name
     frame.attrs["typical"] = typical
+    # How many years a measured record averages (each is one sample of the site's climate).
+    frame.attrs["years"] = max(1, int(round((index.max() - index.min()).days / 365.25)))
     if interannual is not None:
         frame.attrs["interannual_cv"] = interannual
     return frame, location
