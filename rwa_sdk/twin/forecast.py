@@ -64,8 +64,9 @@ class Forecast:
 
     Columns: days, modelled_wh (spec model, no calibration), model_p50_wh (calibrated model before
     any combination with persistence), energy_p50_wh, energy_p90_wh,
-    energy_p10_wh, sd_rel, weather_sd_rel, z90 (the quantile P90 = P50 (1 - z90 sd) uses). Totals treat weather and residual as independent between
-    months and calibration errors as common to all months.
+    energy_p10_wh, sd_rel, weather_sd_rel, z90 (the quantile P90 = P50 (1 - z90 sd) uses). Totals
+    treat weather and residual as independent between months and calibration errors as common to
+    all months.
     """
 
     monthly: pd.DataFrame
@@ -160,7 +161,9 @@ def forecast_energy(
     correlated = (np.sum(p50 * np.sqrt(common_var + trend_var))) ** 2
     total_sd = float(np.sqrt(independent + correlated) / total) if total > 0 else 0.0
     # The residual part of the total is the sum over months; the month correction's is common to them.
-    parts = [(np.sum(p50**2 * k2) * calibration.residual_sd_rel**2 / total**2, calibration.residual_dof)] if total > 0 else []
+    parts = []
+    if total > 0:
+        parts.append((np.sum(p50**2 * k2) * calibration.residual_sd_rel**2 / total**2, calibration.residual_dof))
     if calibration.seasonal_estimated and total > 0:
         parts.append((np.sum(p50**2 * k2 * season_sd**2) / total**2, calibration.month_correction_dof))
     z_total = float(band_quantile(np.array([total_sd**2]), [(np.array([v]), d) for v, d in parts])[0])

@@ -142,7 +142,9 @@ def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> 
     return expected * raw.sum() / expected.sum()
 
 
-def climatology_sd(interannual_sd_rel: pd.Series, years: int, window_days: int = MEASURED_YEAR_WINDOW_DAYS) -> pd.Series:
+def climatology_sd(
+    interannual_sd_rel: pd.Series, years: int, window_days: int = MEASURED_YEAR_WINDOW_DAYS
+) -> pd.Series:
     """Error of each month (index 1..12) of a typical year built from ``years`` measured years.
 
     Each measured month is one sample of its climate: its year-to-year anomaly (sd

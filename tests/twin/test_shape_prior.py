@@ -12,6 +12,7 @@ import pytest
 
 from rwa_sdk.twin.calibration import SHAPE_SD_PRIOR, SHAPE_SD_PRIOR_OTHER, shape_prior
 from rwa_sdk.twin.pv import climatology_sd
+from rwa_sdk.twin.weather import measured_years
 
 from .conftest import charger_spec
 
@@ -50,3 +51,13 @@ def test_shape_prior_by_weather_kind(pv_spec, pv_typical):
     measured = replace(pv_typical, climatology_sd_rel=pd.Series(0.04, index=range(1, 13)))
     assert shape_prior(pv_spec, measured) == pytest.approx(np.full(12, np.hypot(SHAPE_SD_PRIOR, 0.04)))
     assert shape_prior(charger_spec(), pv_typical) == pytest.approx(np.full(12, SHAPE_SD_PRIOR_OTHER))
+
+
+def test_only_whole_years_of_a_measured_record_count_as_climate_samples():
+    three = pd.date_range("2011-01-01", "2013-12-31 23:00", freq="h")
+    assert measured_years(three) == 3
+    # A stray stamp ten years later, or a half year, is not another sample of the climate.
+    stray = three[:8760].append(pd.DatetimeIndex(["2023-06-01 12:00"]))
+    assert measured_years(stray) == 1
+    assert measured_years(pd.date_range("2011-01-01", "2011-06-30", freq="30min")) == 1
+    assert measured_years(pd.date_range("2011-01-01", "2012-06-30", freq="h", tz="Etc/GMT+7")) == 1
