@@ -80,6 +80,15 @@ def real(argv: list[str]) -> None:
               .to_frame().T.to_string())
         winter = table["month"].map(lambda m: m.month in dark_months(spec.location.latitude))
         print(f"  p90_coverage_winter_half={covered[winter].mean():.3f} p90_coverage_summer_half={covered[~winter].mean():.3f}")
+        # Split check: the method's constants are not fit per record, so it should hold in both halves.
+        origins = sorted(table["origin"].unique())
+        late = table["origin"] >= origins[len(origins) // 2]
+        persist_ape = (table["persistence_wh"] - table["actual_wh"]).abs() / table["actual_wh"]
+        for label, part in (("first", ~late), ("second", late)):
+            print(f"  origins_{label}_half: from={table.loc[part, 'origin'].min()} months={int(part.sum())} "
+                  f"twin_mape={table.loc[part, 'ape'].mean():.4f} persistence_mape={persist_ape[part].mean():.4f} "
+                  f"skill={1 - table.loc[part, 'ape'].mean() / persist_ape[part].mean():.3f} "
+                  f"p90_coverage={covered[part].mean():.3f}")
         per_origin = covered.groupby(table["origin"]).mean()
         print(f"  p90_coverage_per_origin: min={per_origin.min():.3f} median={per_origin.median():.3f} "
               f"max={per_origin.max():.3f}")

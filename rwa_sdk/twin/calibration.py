@@ -4,16 +4,16 @@ Readings come from the real weather/demand of their days while the model runs on
 so single days cannot be compared one to one. The comparison is therefore on sums: the ratio of
 measured to expected energy over all days the asset was up (a performance factor) and the share of
 days it was up (availability). With 12 months or more, month-of-year corrections fix the typical
-year's seasonal shape, each shrunk towards 1 by how much of its deviation one month of weather
-could explain. With two full years or more, a trend (degradation, fade or demand growth) is
-estimated from like calendar months a year apart (year-on-year, median), bounded to a physical
-range. The model error that the forecast band carries is measured out of sample: each month of
-the window predicted from the months before it.
+year's seasonal shape: the annual harmonic of the monthly ratios, shrunk by its standard error.
+With two full years or more, a trend (degradation, fade or demand growth) is estimated from like
+calendar months a year apart (year-on-year, median), bounded to a physical range. The model error that the forecast band carries is measured out of sample: each month of
+the window predicted from the months before it (left out of the seasonal fit once there is one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +30,13 @@ TREND_MIN_PAIRS = 12  # like-month pairs a year apart: two full years
 TREND_BOUNDS = (-0.03, 0.02)  # per year; PV loses 0.2-1 %/yr, storage fades, demand can grow
 TREND_PRIOR_SD = 0.01  # how far a real asset's trend strays from its spec's, per year
 SEASON_MIN_MONTHS = 12
-# Seasonal shape error of a typical year against a real site (sd of log month ratios); used in the
-# band while fewer than 12 months exist. PV: from the real-data backtest (docs/twin.md); storage and
+# Seasonal shape error of a spec model against the real plant (sd of log month ratios, level
+# removed); used in the band while fewer than 12 months exist. PV: misspecified plants (tilt +-15 deg,
+# azimuth +-30 deg, losses 8-24 %) against their spec at pvlib's three shipped typical-year sites,
+# `python bench/twin_shape_prior.py` (rms 0.054; 0.037-0.075 by site). A weather file of measured
+# years adds its own months' climatology error (TypicalYear.climatology_sd_rel). Storage and
 # chargers have no weather year whose shape could be wrong, only demand seasons.
-SHAPE_SD_PRIOR = 0.08
+SHAPE_SD_PRIOR = 0.054
 SHAPE_SD_PRIOR_OTHER = 0.03
 MODEL_SD_FLOOR = 0.02
 OOS_MIN_PRIOR_MONTHS = 2
@@ -58,6 +61,9 @@ class Calibration:
     ``residual_sd_rel`` is the model error of one month beyond weather (out of sample);
     ``month_correction``/``month_correction_sd`` are the 12 month-of-year factors (index 0 = January)
     and the sd of their logs (``shape_sd_prior`` for months without a correction).
+    ``residual_dof`` and ``month_correction_dof`` are the degrees of freedom those two variances
+    rest on (Satterthwaite: 2 v^2 / var(v); infinite for a prior), so the band can use Student-t
+    quantiles where they rest on few months.
     """
 
     performance_factor: float
@@ -81,6 +87,8 @@ class Calibration:
     month_correction_sd: tuple[float, ...] = (SHAPE_SD_PRIOR,) * 12
     seasonal_estimated: bool = False
     trend_bounded: bool = False
+    residual_dof: float = math.inf
+    month_correction_dof: float = math.inf
 
     def month_factor(self, month: int) -> float:
         """The month-of-year correction for calendar month 1..12."""
@@ -202,77 +210,105 @@ def _trend(monthly: pd.DataFrame, spec_trend: float) -> tuple[float, float, floa
     return trend, se, slope, bool(trend != raw)
 
 
-def _season(
-    monthly: pd.DataFrame, typical: TypicalYear, factor: float, slope: float
-) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Month-of-year corrections shrunk towards 1 (empirical Bayes) and the sd of their logs.
+def _harmonic_design(months: np.ndarray) -> np.ndarray:
+    """Columns 1, cos, sin of the annual cycle at each calendar month's middle."""
+    angle = 2 * np.pi * (np.asarray(months, dtype=float) - 0.5) / 12
+    return np.column_stack([np.ones(len(angle)), np.cos(angle), np.sin(angle)])
 
-    For calendar month m, r_m is the mean log ratio to the factor over its occurrences; one month
-    of weather alone gives it variance s_m^2. The spread of true corrections tau^2 is what the r_m
-    vary beyond that; each r_m is weighted tau^2 / (tau^2 + s_m^2). A typical year built from one
-    real year has month-by-month errors, not only a smooth seasonal one, hence one value a month.
+
+def _season(monthly: pd.DataFrame, factor: float, slope: float) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Month-of-year corrections from the annual harmonic of the log ratios, and their sd.
+
+    What makes a model's seasonal shape wrong is seasonal: snow, low-sun shading, the reflection
+    and spectrum of a low sun, a weather year whose winter was unusually clear. A first harmonic
+    (a level, a cosine and a sine) describes such an error with two numbers, which a year of months
+    pins down, where 12 free month corrections would each read one month of weather as shape.
+    Each coefficient is shrunk by its own standard error (empirical Bayes, positive part:
+    b (1 - se^2 / b^2)+), so an amplitude the months cannot tell from noise is dropped. Returns
+    the 12 corrections (their mean over the window's months, weighted by energy, is 1), the sd of
+    each log correction, and the months' leave-one-out residual sd around the fit.
     """
     full = _full(monthly)
-    if len(full) < SEASON_MIN_MONTHS or full.index.month.nunique() < 12:
+    if len(full) < SEASON_MIN_MONTHS or full.index.month.nunique() < SEASON_MIN_MONTHS:
         return None
     t = _years(full.index, full.index[0])
     logs = np.log(full["ratio"].to_numpy() / factor) - slope * (t - t.mean())
-    frame = pd.DataFrame(
-        {
-            "month": full.index.month,
-            "log": logs,
-            "var": [typical.monthly_sd_rel(m.month, n) ** 2 for m, n in zip(full.index, full["n_days"], strict=True)],
-        }
-    )
-    by = frame.groupby("month").agg(r=("log", "mean"), var=("var", "mean"), n=("log", "size")).reindex(range(1, 13))
-    s2 = np.maximum((by["var"] / by["n"]).to_numpy(), 1e-8)
-    r = by["r"].to_numpy() - np.average(by["r"].to_numpy(), weights=1 / s2)
-    tau2 = max(float(np.mean(r**2) - np.mean(s2)), 0.0)
-    weight = tau2 / (tau2 + s2)
-    correction = np.exp(weight * r)
-    # Posterior variance with Morris's (1983) allowance for tau^2 and the centre being estimated
-    # from the same 12 months: without it a window whose months look calm (tau^2 = 0) would claim
-    # a perfectly known seasonal shape.
-    k = 12
-    shrink = 1 - weight
-    post_var = s2 * (1 - (k - 3) / (k - 1) * shrink) + 2 / (k - 3) * shrink**2 * r**2
-    post_sd = np.sqrt(post_var)
-    return correction, post_sd, float(np.sqrt(tau2))
+    months = full.index.month.to_numpy()
+    design = _harmonic_design(months)
+    beta, *_ = np.linalg.lstsq(design, logs, rcond=None)
+    inverse = np.linalg.inv(design.T @ design)
+    residual = logs - design @ beta
+    leverage = np.einsum("ij,jk,ik->i", design, inverse, design)
+    loo_sd = float(np.sqrt(np.mean((residual / (1 - leverage)) ** 2)))
+    cov = float(residual @ residual) / max(len(logs) - 3, 1) * inverse[1:, 1:]
+    b, se2 = beta[1:], np.diag(cov)
+    weight = np.clip(1 - se2 / np.maximum(b**2, 1e-12), 0.0, 1.0)
+    year = _harmonic_design(np.arange(1, 13))[:, 1:]
+    log_correction = year @ (weight * b)
+    expected = full["expected_wh"].to_numpy()
+    log_correction -= np.log(np.sum(expected * np.exp(log_correction[months - 1])) / expected.sum())
+    # Posterior variance: the kept part's sampling error plus the dropped part's bias.
+    kept = np.diag(weight) @ cov @ np.diag(weight)
+    post_var = np.einsum("ij,jk,ik->i", year, kept, year) + (year**2) @ ((1 - weight) ** 2 * b**2)
+    return np.exp(log_correction), np.sqrt(post_var), loo_sd
 
 
-def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear, tau: float | None) -> float | None:
-    """Model error of one month beyond weather, from predicting each month by the months before it.
+def _weather_var(full: pd.DataFrame, typical: TypicalYear) -> np.ndarray:
+    """Variance of each month's log ratio that weather alone explains (its days of its month)."""
+    months = full.index.month.to_numpy()
+    return np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
 
-    Month k is predicted with the energy-weighted ratio of months < k and, when month-of-year
-    corrections are in use (``tau`` given), a correction for its calendar month learnt from its
-    earlier occurrences only (shrunk as in :func:`_season`; 1 when it has none), so no month helps
-    predict itself. Its squared log error less the weather variance and the shape variance left
-    (tau^2 uncorrected, tau^2 s^2 / (tau^2 + s^2) corrected) is the model error. Returns None with
-    too few months to say.
+
+def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Squared log error of each month predicted by the months before it, its weather variance, its month.
+
+    Month k is predicted with the energy-weighted ratio of months < k, so no month helps predict
+    itself. Returns None with too few months.
     """
     full = _full(monthly)
     if len(full) <= OOS_MIN_PRIOR_MONTHS + 1:
         return None
     measured, expected = full["measured_wh"].to_numpy(), full["expected_wh"].to_numpy()
-    months = full.index.month.to_numpy()
-    var = np.array([typical.monthly_sd_rel(int(m), float(n)) ** 2 for m, n in zip(months, full["n_days"], strict=True)])
-    excess = []
-    for k in range(OOS_MIN_PRIOR_MONTHS, len(full)):
-        prior = measured[:k].sum() / expected[:k].sum()
-        log_corr, shape_var = 0.0, 0.0
-        if tau is not None:
-            earlier = np.flatnonzero(months[:k] == months[k])
-            tau2 = tau**2
-            if len(earlier):
-                s2 = float(np.mean(var[earlier])) / len(earlier)
-                r = float(np.mean(np.log(measured[earlier] / (expected[earlier] * prior))))
-                weight = tau2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
-                log_corr, shape_var = weight * r, tau2 * s2 / (tau2 + s2) if tau2 + s2 > 0 else 0.0
-            else:
-                shape_var = tau2
-        error = np.log(measured[k] / (expected[k] * prior)) - log_corr
-        excess.append(error**2 - var[k] - shape_var)
-    return float(np.sqrt(max(float(np.mean(excess)), 0.0)))
+    var = _weather_var(full, typical)
+    squared = [np.log(measured[k] / (expected[k] * (measured[:k].sum() / expected[:k].sum())))**2
+               for k in range(OOS_MIN_PRIOR_MONTHS, len(full))]
+    return np.asarray(squared), var[OOS_MIN_PRIOR_MONTHS:], full.index.month.to_numpy()[OOS_MIN_PRIOR_MONTHS:]
+
+
+def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | None:
+    """Model error of one month beyond weather: one-step squared log errors less the weather variance.
+
+    Shape error is included (no correction is fitted before a year of months). None with too few months.
+    """
+    errors = _one_step_errors(monthly, typical)
+    if errors is None:
+        return None
+    squared, var, _ = errors
+    return float(np.sqrt(max(float(np.mean(squared - var)), 0.0)))
+
+
+def shape_prior(spec: SiteSpec, typical: TypicalYear) -> np.ndarray:
+    """Prior sd of each calendar month's log shape error (January first) before a seasonal fit.
+
+    The spec's misspecification (``SHAPE_SD_PRIOR``) and, for a weather file of measured years, the
+    error of its months as a climatology, independent of each other.
+    """
+    if spec.kind != "pv":
+        return np.full(12, SHAPE_SD_PRIOR_OTHER)
+    climate = typical.climatology_sd_rel
+    climate_var = 0.0 if climate is None else climate.reindex(range(1, 13)).fillna(0.0).to_numpy() ** 2
+    return np.sqrt(SHAPE_SD_PRIOR**2 + climate_var) * np.ones(12)
+
+
+def excess_dof(excess_var: float, raw_var: float, n: float) -> float:
+    """Degrees of freedom of a variance estimated as (mean square of n errors) - (a known variance).
+
+    The mean square has var 2 raw^2 / n; subtracting a known part leaves that uncertainty, so the
+    excess rests on n (excess / raw)^2 degrees of freedom (Satterthwaite), fewer than n.
+    """
+    if n <= 0 or raw_var <= 0:
+        return math.inf
+    return float(n * (excess_var / raw_var) ** 2) if excess_var > 0 else math.inf
 
 
 def calibrate(
@@ -305,20 +341,27 @@ def calibrate(
 
     trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
-    season = _season(monthly, typical, factor, slope)
-    prior = SHAPE_SD_PRIOR if spec.kind == "pv" else SHAPE_SD_PRIOR_OTHER
-    tau = None
+    season = _season(monthly, factor, slope)
+    prior = shape_prior(spec, typical)
+    correction_dof = math.inf
     if season is not None:
-        correction, correction_sd, tau = season
+        correction, correction_sd, loo_sd = season
+        # Each month left out of the seasonal fit, less what its weather explains.
+        n_fit = len(_full(monthly))
+        weather_var = float(np.mean(_weather_var(_full(monthly), typical)))
+        residual = max(float(np.sqrt(max(loo_sd**2 - weather_var, 0.0))), MODEL_SD_FLOOR)
+        residual_dof = excess_dof(residual**2, loo_sd**2, n_fit - 3)
+        correction_dof = float(n_fit - 3)
     else:
-        correction, correction_sd = np.ones(12), np.full(12, prior)
-    in_sample = _residual_sd(monthly, typical, factor, slope)
-    oos = _out_of_sample_sd(monthly, typical, tau)
-    # Out of sample when the window allows; the shape error is carried by month_correction_sd.
-    residual = max(oos if oos is not None else in_sample, MODEL_SD_FLOOR)
-    if season is None and oos is not None:
-        # One-step errors inside a short window already contain the shape error the prior stands for.
-        residual = max(float(np.sqrt(max(oos**2 - prior**2, 0.0))), MODEL_SD_FLOOR)
+        correction, correction_sd = np.ones(12), prior
+        errors = _one_step_errors(monthly, typical)
+        residual, residual_dof = max(_residual_sd(monthly, typical, factor, slope), MODEL_SD_FLOOR), math.inf
+        if errors is not None:
+            # One-step errors inside a short window already contain the shape error the prior stands for.
+            squared, var, months = errors
+            excess = float(np.mean(squared - var - prior[months - 1] ** 2))
+            residual = max(float(np.sqrt(max(excess, 0.0))), MODEL_SD_FLOOR)
+            residual_dof = excess_dof(residual**2, float(np.mean(squared)), len(squared))
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))
 
     pr = None
@@ -338,6 +381,8 @@ def calibrate(
         month_correction=tuple(float(c) for c in correction),
         month_correction_sd=tuple(float(c) for c in correction_sd),
         seasonal_estimated=season is not None,
+        residual_dof=residual_dof,
+        month_correction_dof=correction_dof,
         reference_date=reference,
         commissioned=commissioned,
         performance_ratio=pr,

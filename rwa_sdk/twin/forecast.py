@@ -7,7 +7,9 @@ year's day-to-day spread, inflated for autocorrelation), the model error measure
 the month-of-year correction's own error (or the seasonal-shape prior without 12 months of data),
 the standard error of the performance factor and of availability, outage-day sampling and the
 trend's error growing with time.
-P90 is the energy exceeded with 90 % probability under a normal model: P50 x (1 - 1.2816 sd).
+P90 is the energy exceeded with 90 % probability: P50 x (1 - q sd), q the 90 % quantile of Student's
+t with the band's effective degrees of freedom (Satterthwaite), because the model-error and
+month-correction variances are estimated from a few months; q tends to the normal 1.2816 as they grow.
 
 With ``model_weight`` < 1, P50 is a forecast combination: the model's P50 x w + persistence (the
 calibration window's mean daily energy x days) x (1 - w), w learnt from both methods' errors on
@@ -28,14 +30,43 @@ from .profile import DAYS_PER_YEAR, TypicalYear
 Z90 = 1.2815515655446004
 
 
+def band_quantile(total_var: np.ndarray, estimated: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """90 % quantile of a predictive error whose variance has estimated parts.
+
+    ``estimated`` holds (variance part, its degrees of freedom). The effective degrees of freedom of
+    the total are total^2 / sum(part^2 / dof) (Welch-Satterthwaite); known parts add none. With
+    nothing estimated it is the normal quantile.
+    """
+    total = np.asarray(total_var, dtype=float)
+    spread = sum((np.asarray(part, dtype=float) ** 2 / dof for part, dof in estimated if np.isfinite(dof) and dof > 0),
+                 np.zeros_like(total))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = np.where(spread > 0, total**2 / spread, np.inf)
+    return t90(dof)
+
+
+def t90(dof: np.ndarray | float) -> np.ndarray:
+    """90 % quantile of Student's t (Cornish-Fisher series, Abramowitz & Stegun 26.7.5; dof >= 3).
+
+    Within 0.001 of the exact quantile from 3 degrees of freedom; fewer are taken as 3.
+    """
+    nu = np.maximum(np.asarray(dof, dtype=float), 3.0)
+    z = Z90
+    with np.errstate(divide="ignore"):
+        inv = np.where(np.isfinite(nu), 1.0 / nu, 0.0)
+    return (z + (z**3 + z) / 4 * inv + (5 * z**5 + 16 * z**3 + 3 * z) / 96 * inv**2
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384 * inv**3)
+
+
 @dataclass(frozen=True, eq=False)
 class Forecast:
     """Monthly forecast frame (index: month Period) and horizon totals.
 
     Columns: days, modelled_wh (spec model, no calibration), model_p50_wh (calibrated model before
     any combination with persistence), energy_p50_wh, energy_p90_wh,
-    energy_p10_wh, sd_rel, weather_sd_rel. Totals treat weather and residual as independent between
-    months and calibration errors as common to all months.
+    energy_p10_wh, sd_rel, weather_sd_rel, z90 (the quantile P90 = P50 (1 - z90 sd) uses). Totals
+    treat weather and residual as independent between months and calibration errors as common to
+    all months.
     """
 
     monthly: pd.DataFrame
@@ -118,14 +149,25 @@ def forecast_energy(
     monthly_var = (weather**2 + calibration.residual_sd_rel**2 + outage**2 + season_sd**2) * k2
     frame["weather_sd_rel"] = weather
     frame["sd_rel"] = np.sqrt(monthly_var + common_var + trend_var)
-    frame["energy_p90_wh"] = (frame["energy_p50_wh"] * (1 - Z90 * frame["sd_rel"])).clip(lower=0)
-    frame["energy_p10_wh"] = frame["energy_p50_wh"] * (1 + Z90 * frame["sd_rel"])
+    estimated = [(k2 * calibration.residual_sd_rel**2, calibration.residual_dof)]
+    if calibration.seasonal_estimated:
+        estimated.append((k2 * season_sd**2, calibration.month_correction_dof))
+    frame["z90"] = band_quantile(frame["sd_rel"].to_numpy() ** 2, estimated)
+    frame["energy_p90_wh"] = (frame["energy_p50_wh"] * (1 - frame["z90"] * frame["sd_rel"])).clip(lower=0)
+    frame["energy_p10_wh"] = frame["energy_p50_wh"] * (1 + frame["z90"] * frame["sd_rel"])
     total = float(frame["energy_p50_wh"].sum())
     p50 = frame["energy_p50_wh"].to_numpy()
     independent = np.sum((p50**2) * monthly_var)
     correlated = (np.sum(p50 * np.sqrt(common_var + trend_var))) ** 2
     total_sd = float(np.sqrt(independent + correlated) / total) if total > 0 else 0.0
-    return Forecast(frame.drop(columns="expected_wh"), total, max(total * (1 - Z90 * total_sd), 0.0), total_sd)
+    # The residual part of the total is the sum over months; the month correction's is common to them.
+    parts = []
+    if total > 0:
+        parts.append((np.sum(p50**2 * k2) * calibration.residual_sd_rel**2 / total**2, calibration.residual_dof))
+    if calibration.seasonal_estimated and total > 0:
+        parts.append((np.sum(p50**2 * k2 * season_sd**2) / total**2, calibration.month_correction_dof))
+    z_total = float(band_quantile(np.array([total_sd**2]), [(np.array([v]), d) for v, d in parts])[0])
+    return Forecast(frame.drop(columns="expected_wh"), total, max(total * (1 - z_total * total_sd), 0.0), total_sd)
 
 
 def p90_coverage(actual_wh: pd.Series, forecast: Forecast) -> float:

@@ -32,6 +32,9 @@ class TypicalYear:
       1..12). A typical year is not the year that comes: months of different years differ by more
       than the day-to-day sampling of one year explains (weather regimes last weeks). The part of
       it beyond that sampling is added to every month's variance, whatever its number of days.
+    - ``climatology_sd_rel``: relative error of each calendar month's expected energy as a
+      climatology (index 1..12) when the weather file is a measured year (or a few), whose months
+      are samples of the climate; None for a typical-year file, whose months are picked to be typical.
     """
 
     daily_wh: pd.Series
@@ -44,6 +47,7 @@ class TypicalYear:
     weekday_factor: tuple[float, ...] = (1.0,) * 7
     reference_daily_wh: pd.Series | None = None
     interannual_sd_rel: pd.Series | None = None
+    climatology_sd_rel: pd.Series | None = None
 
     def monthly_sd_rel(self, month: int, n_days: float | None = None) -> float:
         """Relative sd of the energy of ``n_days`` days of ``month`` (a full month if None).

@@ -142,6 +142,25 @@ def smooth_measured_year(raw_daily_wh: pd.Series, clear_daily_wh: pd.Series) -> 
     return expected * raw.sum() / expected.sum()
 
 
+def climatology_sd(
+    interannual_sd_rel: pd.Series, years: int, window_days: int = MEASURED_YEAR_WINDOW_DAYS
+) -> pd.Series:
+    """Error of each month (index 1..12) of a typical year built from ``years`` measured years.
+
+    Each measured month is one sample of its climate: its year-to-year anomaly (sd
+    ``interannual_sd_rel``) stays in the typical year, averaged over the years and spread over the
+    neighbouring months by the smoothing of :func:`smooth_measured_year`. A month's error is then
+    sqrt(sum_j w_ij^2 sd_j^2 / years), w_ij the share of month j's days in month i's smoothed days.
+    """
+    month = pd.date_range("2019-01-01", periods=365, freq="D").month.to_numpy()
+    weights = np.zeros((12, 12))
+    for j in range(1, 13):
+        spread = smooth_circular((month == j).astype(float), window_days)
+        weights[:, j - 1] = pd.Series(spread).groupby(month).mean().to_numpy()
+    sd = interannual_sd_rel.reindex(range(1, 13)).to_numpy(dtype=float)
+    return pd.Series(np.sqrt(weights**2 @ sd**2 / max(years, 1)), index=range(1, 13), name="climatology_sd_rel")
+
+
 # Year-to-year sd of a month's irradiation from its cloudiness: clouds are what varies, so a month
 # that is always clear hardly varies and a cloudy one varies most: sd = coef x (1 - the month's
 # clear-sky index of GHI). With coef 0.3 this gives 2-5 % for clear desert summers (index
@@ -220,10 +239,16 @@ def pv_typical_year(
     cv, kappa = variability_from_days(raw)
     reference = daily_energy_wh(power["poa_w_m2"]) / 1000.0 * spec.capacity * 1000.0  # Wh a lossless array would make
     clear_daily = daily_energy_wh(clear["ac_power_w"])
+    interannual = interannual_sd(
+        ghi_daily, daily_energy_wh(clear_sky["ghi_w_m2"]), weather.attrs.get("interannual_cv"),
+        energy_elasticity(raw, ghi_daily),
+    )
+    climatology = None
     if weather.attrs.get("typical", True):
         expected = smooth_keep_monthly_totals(raw)
     else:
         expected = smooth_measured_year(raw, clear_daily)
+        climatology = climatology_sd(interannual, int(weather.attrs.get("years", 1)))
     return TypicalYear(
         daily_wh=expected,
         raw_daily_wh=raw,
@@ -234,8 +259,6 @@ def pv_typical_year(
         hourly_share=hourly_share_from_power(power["ac_power_w"]),
         trend_per_year=-spec.degradation_per_year,
         reference_daily_wh=smooth_keep_monthly_totals(reference),
-        interannual_sd_rel=interannual_sd(
-            ghi_daily, daily_energy_wh(clear_sky["ghi_w_m2"]), weather.attrs.get("interannual_cv"),
-            energy_elasticity(raw, ghi_daily),
-        ),
+        interannual_sd_rel=interannual,
+        climatology_sd_rel=climatology,
     )

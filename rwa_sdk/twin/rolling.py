@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import CalibrationError, calibrate, classify_days, daily_readings
-from .forecast import Z90, forecast_energy
+from .forecast import forecast_energy
 from .profile import TypicalYear
 from .readings import as_readings_frame
 from .site import typical_year
@@ -144,7 +144,7 @@ def combination_weight(table: pd.DataFrame) -> float:
 
 
 def _scores(table: pd.DataFrame) -> np.ndarray:
-    return ((1 - table["actual_wh"] / table["raw_p50_wh"]) / (Z90 * table["raw_sd_rel"])).to_numpy()
+    return ((1 - table["actual_wh"] / table["raw_p50_wh"]) / (table["raw_z90"] * table["raw_sd_rel"])).to_numpy()
 
 
 def dark_months(latitude: float) -> frozenset[int]:
@@ -226,6 +226,7 @@ def rolling_backtest(
                     "twin_sd_rel": float(row["sd_rel"]),
                     "raw_p50_wh": float(raw.loc[month, "energy_p50_wh"]),
                     "raw_sd_rel": float(raw.loc[month, "sd_rel"]),
+                    "raw_z90": float(raw.loc[month, "z90"]),
                     "band_scale": scales[month.month - 1],
                     "persistence_wh": mean_daily * month.days_in_month,
                     "same_month_last_year_wh": smly,

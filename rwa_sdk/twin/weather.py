@@ -363,12 +363,25 @@ def _normalise(data: pd.DataFrame, meta: dict, path: Path) -> tuple[pd.DataFrame
     frame = frame.fillna({c: 0.0 for c in ("dni_w_m2", "dhi_w_m2")}).astype(float)
     frame.attrs["source"] = path.name
     frame.attrs["typical"] = typical
+    frame.attrs["years"] = measured_years(index)
     if interannual is not None:
         frame.attrs["interannual_cv"] = interannual
     return frame, location
 
 
 INTERANNUAL_MIN_YEARS = 3
+MEASURED_YEAR_MIN_DAYS = 330
+
+
+def measured_years(index: pd.DatetimeIndex) -> int:
+    """How many calendar years a measured record averages (each one sample of the site's climate).
+
+    A year counts with at least ``MEASURED_YEAR_MIN_DAYS`` days of data, so stray or partial years
+    cannot pass for climate; at least 1.
+    """
+    days = pd.Series(pd.DatetimeIndex(index).normalize().unique())
+    per_year = days.groupby(days.dt.year).size()
+    return max(1, int((per_year >= MEASURED_YEAR_MIN_DAYS).sum()))
 
 
 def monthly_ghi_interannual_cv(ghi: pd.Series | None, offset_h: float) -> dict[int, float] | None:

@@ -136,6 +136,6 @@ def test_property_trend_is_bounded_and_month_corrections_stay_near_one(pv_typica
     monthly = pd.DataFrame({"ratio": ratio, "n_days": 30, "measured_wh": ratio * 1e5, "expected_wh": 1e5}, index=months)
     trend = _trend(monthly, -0.005)
     assert trend is not None and TREND_BOUNDS[0] <= trend[0] <= TREND_BOUNDS[1] and trend[1] >= 0
-    correction, sd, _ = _season(monthly, pv_typical, float(ratio.mean()), trend[2])
+    correction, sd, _ = _season(monthly, float(ratio.mean()), trend[2])
     assert np.all(correction > 0) and np.all(sd >= 0)
     assert np.exp(np.mean(np.log(correction))) == pytest.approx(1.0, abs=0.1)

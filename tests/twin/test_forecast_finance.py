@@ -81,7 +81,8 @@ def test_forecast_starts_after_the_readings_and_spans_the_horizon(pv_typical, pv
     assert (frame["energy_p90_wh"] < frame["energy_p50_wh"]).all() and (
         frame["energy_p50_wh"] < frame["energy_p10_wh"]
     ).all()
-    assert np.allclose(frame["energy_p90_wh"], frame["energy_p50_wh"] * (1 - Z90 * frame["sd_rel"]))
+    assert np.allclose(frame["energy_p90_wh"], frame["energy_p50_wh"] * (1 - frame["z90"] * frame["sd_rel"]))
+    assert (frame["z90"] >= Z90).all()
     assert (frame["sd_rel"] > frame["weather_sd_rel"]).all()
     assert forecast.total_p50_wh == pytest.approx(frame["energy_p50_wh"].sum())
     # Months average out in the total: its relative spread is below the typical month's.
