@@ -157,8 +157,15 @@ class Ingestor:
         Nothing is reported accepted unless it was committed. If the store fails, every reading of
         the call that was not yet stored is reported ``store_unavailable`` (safe to resend).
         """
+        return self.commit(self.verify(items))
+
+    def verify(self, items: Sequence[Any]) -> list:
+        """The stateless checks of :meth:`check` for each item (CPU only: may run ahead of :meth:`commit`)."""
         now = self.clock()
-        checked = [self.check(item, now) for item in items]
+        return [self.check(item, now) for item in items]
+
+    def commit(self, checked: Sequence[Any]) -> list[Result]:
+        """Store what :meth:`verify` passed, in order, against each device's committed state; one result per item."""
         results: list[Result | None] = [c if isinstance(c, Result) else None for c in checked]
         with self._lock:
             fresh: list[int] = []
