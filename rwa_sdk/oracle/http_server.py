@@ -217,7 +217,7 @@ class IngestServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
@@ -483,6 +483,15 @@ class IngestServer:
             transport.abort()
         finally:
             timer.cancel()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where installed (its socket and timer handling is C), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - the same server on the stdlib loop
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _settle(pairs: list[tuple[asyncio.Future, list[Result]]]) -> None:
