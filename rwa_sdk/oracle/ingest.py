@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -235,12 +236,13 @@ class Ingestor:
         return Result(Status.REJECTED, Reason.CONFLICT, "another reading with this seq was already accepted")
 
     def _count(self, results: list[Result]) -> None:
+        """One counter update per outcome, not per reading (each takes the metrics lock)."""
         m = self.metrics
-        for r in results:
-            if r.status is Status.REJECTED:
-                m.inc("readings_total", help_text="readings received, by outcome", status="rejected", reason=r.reason.value)
+        for (status, reason), n in Counter((r.status, r.reason) for r in results).items():
+            if status is Status.REJECTED:
+                m.inc("readings_total", n, help_text="readings received, by outcome", status="rejected", reason=reason.value)
             else:
-                m.inc("readings_total", help_text="readings received, by outcome", status=r.status.value)
+                m.inc("readings_total", n, help_text="readings received, by outcome", status=status.value)
 
 
 def _signature(item: dict) -> bytes:
