@@ -13,8 +13,12 @@ of the same shape, measured in the same run:
 The reference is measured before and after the daemon phases and the faster of the two kept (the machine
 is shared: a neighbour busy during one measurement only would skew the ratios).
 - ``workers2_vs_1``: two ``rwa oracle run`` processes on one PostgreSQL store (one relayer leads, the
-  other stands by), load split over both, vs one such process, same load. The load generator runs on
-  the same 2 cores as the workers, so this understates what separate machines give.
+  other stands by), load split over both, vs one such process, same load, wall clock. The load generator,
+  PostgreSQL and both workers share the same 2 cores, so this cannot show what separate machines give.
+- ``workers2_cpu_capacity``: what it would be with a core per worker: each worker's own CPU-seconds (utime +
+  stime from /proc, its relayer child excluded) per acknowledged reading, ``2 x cpu(1 worker) / cpu(2
+  workers)`` for the same load. 2.0 means no worker costs more per reading with another beside it;
+  PostgreSQL's own CPU is not counted (it is another machine at scale).
 - ``e2e_ratio``: readings offered to the SQLite daemon at ``--e2e-rate`` for ``--e2e-seconds``; readings
   anchored (receipt seen) within 10 s of the end of the load, over readings acknowledged. Reading →
   anchored latency is the anchoring block's timestamp minus the reading's ``received_at`` (1 s resolution).
@@ -72,6 +76,12 @@ def start_daemon(rpc: str, oracle: str, db: str, log: Path) -> tuple[subprocess.
             raise RuntimeError(f"daemon did not start; see {log}")
         time.sleep(0.2)
     return proc, url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` itself (not its children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -175,27 +185,31 @@ def main() -> None:
         stop(proc)
         procs.remove(proc)
 
-        workers = float("nan")
+        workers = capacity = float("nan")
         if not args.no_postgres:
             os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp))
             import pgserver
 
             pg = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
             try:
-                rates = {}
+                rates, cpu = {}, {}
                 for n in (1, 2):
                     name = f"w{n}"
                     pg.psql(f"CREATE DATABASE {name};")
                     started = [start_daemon(rpc, oracle, pg.get_uri(name), tmp / f"w{n}-{k}.log") for k in range(n)]
                     procs += [p for p, _ in started]
-                    result = post_load([u for _, u in started], sign_readings(devices, args.readings, domain, ASSET),
-                                       clients=4)
+                    items = sign_readings(devices, args.readings, domain, ASSET)
+                    before = sum(cpu_seconds(p.pid) for p, _ in started)
+                    result = post_load([u for _, u in started], items, clients=4)
+                    cpu[n] = (sum(cpu_seconds(p.pid) for p, _ in started) - before) / max(1, result.accepted)
                     rates[n] = result.rate
                     print(f"{n} worker(s) on PostgreSQL: {json.dumps(result.summary())}")
                     for p, _ in started:
                         stop(p)
                         procs.remove(p)
                 workers = rates[2] / rates[1] if rates[1] else float("nan")
+                capacity = 2 * cpu[1] / cpu[2] if cpu[2] else float("nan")
+                print(f"worker CPU per reading: 1 worker {cpu[1] * 1e6:.0f} us, 2 workers {cpu[2] * 1e6:.0f} us")
             finally:
                 pg.cleanup()
     finally:
@@ -205,7 +219,8 @@ def main() -> None:
     print(f"reference_per_s={reference:.0f} http_batched_per_s={batched.rate:.0f} http_single_per_s={single.rate:.0f} "
           f"daemon_per_s={daemon.rate:.0f} single_p99_ms={single.percentile(0.99):.1f} e2e_p99_s={p99:.1f}")
     print(f"http_batched_ratio={batched.rate / reference:.2f} http_single_ratio={single.rate / reference:.2f} "
-          f"daemon_ratio={daemon.rate / reference:.2f} workers2_vs_1={workers:.2f} e2e_ratio={e2e_ratio:.2f}")
+          f"daemon_ratio={daemon.rate / reference:.2f} workers2_vs_1={workers:.2f} e2e_ratio={e2e_ratio:.2f} "
+          f"workers2_cpu_capacity={capacity:.2f}")
 
 
 if __name__ == "__main__":

@@ -110,7 +110,13 @@ class Metrics:
                 continue
             for label, value in sorted(values.items()):
                 lines.append(f"{full}{_labels((('kind', label),))} {value:g}")
-        lines += [part.rstrip("\n") for part in (text() for text in included) if part.strip()]
+        for text in included:
+            try:
+                part = text()
+            except Exception:  # like a gauge: never breaks the scrape
+                continue
+            if part.strip():
+                lines.append(part.rstrip("\n"))
         return "\n".join(lines) + "\n"
 
 

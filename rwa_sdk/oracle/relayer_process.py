@@ -8,7 +8,9 @@ lock as verification: ingest ran at ~0.7 of its in-process core with the relayer
 The child is the ordinary :class:`~.relayer.Relayer` (leadership, crash safety and revocation cut-off
 unchanged); it reports its state and metrics to the daemon a few times a second over a pipe, obeys
 "drain" and "stop", and dies with the daemon (``PR_SET_PDEATHSIG``, and a check of its parent's pid), so a
-killed daemon never leaves a relayer behind holding the lead.
+killed daemon never leaves a relayer behind holding the lead. It is started with ``spawn`` (no threads or
+sockets inherited), which imports the program's main module again: a script that starts an
+:class:`~.daemon.OracleDaemon` keeps its work under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
