@@ -115,12 +115,8 @@ def _child(conn: Any, rpc_url: str, oracle_address: str, db_path: str, synchrono
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the whole group: the daemon says when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from ..chain import connect
     from .daemon import RedactingFilter
-    from .leader import leadership_for
     from .metrics import Metrics
-    from .relayer import Relayer
-    from .store import open_store
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     redacting = RedactingFilter(rpc_url)
@@ -145,36 +141,71 @@ def _child(conn: Any, rpc_url: str, oracle_address: str, db_path: str, synchrono
                 return
             (drain if order == "drain" else stop).set()
 
-    relayer = None
+    threading.Thread(target=listen, name="relayer-orders", daemon=True).start()
     metrics = Metrics()
+    state = RelayerState()
     try:
-        chain = connect(rpc_url, private_key=private_key)
-        try:
-            oracle = chain.contract("ReadingOracle", oracle_address)
-            store = open_store(db_path, synchronous=synchronous)
-            try:
-                relayer = Relayer(chain, oracle, store, chain.accounts[0], config, metrics=metrics,
-                                  leadership=leadership_for(db_path))
+        started = _start(rpc_url, oracle_address, db_path, synchronous, config, private_key, metrics, state, stop,
+                         drain, lambda: send("state", asdict(state), metrics.render()))
+    except Exception as exc:  # e.g. the store is bound to another oracle: the daemon stops on it
+        send("fatal", str(exc) if isinstance(exc, RelayerError) else f"{type(exc).__name__}: {exc}")
+        return
+    if started is None:
+        return
+    chain, store, relayer = started
 
-                def report() -> None:
-                    while not stop.wait(_REPORT_S):
-                        if os.getppid() != parent:
-                            stop.set()
-                            return
-                        send("state", asdict(relayer.state), metrics.render())
+    def report() -> None:
+        while not stop.wait(_REPORT_S):
+            if os.getppid() != parent:
+                stop.set()
+                return
+            send("state", asdict(relayer.state), metrics.render())
 
-                threading.Thread(target=listen, name="relayer-orders", daemon=True).start()
-                threading.Thread(target=report, name="relayer-report", daemon=True).start()
-                relayer.run(stop, drain)
-            finally:
-                store.close()
-        finally:
-            chain.close()
+    threading.Thread(target=report, name="relayer-report", daemon=True).start()
+    try:
+        relayer.run(stop, drain)
     except RelayerError as exc:
         send("fatal", str(exc))
     except BaseException as exc:  # anything else ends the relayer: the daemon stops on it
         send("fatal", f"{type(exc).__name__}: {exc}")
     finally:
-        if relayer is not None:
-            send("state", asdict(relayer.state), metrics.render())
+        send("state", asdict(relayer.state), metrics.render())
         stop.set()
+        store.close()
+        chain.close()
+
+
+def _start(rpc_url: str, oracle_address: str, db_path: str, synchronous: str, config: RelayerConfig,
+           private_key: str, metrics: Any, state: RelayerState, stop: threading.Event, drain: threading.Event,
+           report: Any) -> tuple | None:
+    """(chain, store, relayer), retried with backoff while the node cannot be reached (the daemon itself
+    started, so the outage is passing); None if told to stop first."""
+    from ..chain import connect
+    from .leader import leadership_for
+    from .relayer import Relayer
+    from .store import StoreError, open_store
+
+    delay = config.backoff_initial_s
+    while not (stop.is_set() or drain.is_set()):
+        chain = store = None
+        try:
+            chain = connect(rpc_url, private_key=private_key)
+            oracle = chain.contract("ReadingOracle", oracle_address)
+            store = open_store(db_path, synchronous=synchronous)
+            relayer = Relayer(chain, oracle, store, chain.accounts[0], config, metrics=metrics,
+                              leadership=leadership_for(db_path))
+            relayer.state = state
+            return chain, store, relayer
+        except Exception as exc:  # node or store not reachable yet; a wrong store or role is final
+            for closing in (store, chain):
+                if closing is not None:
+                    closing.close()
+            if isinstance(exc, (RelayerError, StoreError)):
+                raise
+            state.failures += 1
+            state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("relayer cannot start yet (retry in %.1fs): %s", delay, state.last_error)
+            report()
+            stop.wait(delay)
+            delay = min(delay * 2, config.backoff_max_s)
+    return None
