@@ -7,7 +7,9 @@ Run by hand: PYTHONPATH=$PWD python bench/ingest_server.py [--devices 2000] [--c
    1,000-reading requests from 4 keep-alive connections, and 1-reading requests from 32.
 3. cold start: ``--cold-devices`` more devices registered in bulk (batched eth_sendTransaction, blocks
    mined by hand), then the time the daemon takes from launch to serving.
-The load generator is ``rwa_sdk.oracle.load.post_load`` (the one ``rwa oracle load`` and
+Each phase runs in two rounds, each followed by the core on the same number of readings, and the best
+round of each is kept (the machine is shared: a neighbour busy during one measurement only skews a
+ratio). The load generator is ``rwa_sdk.oracle.load.post_load`` (the one ``rwa oracle load`` and
 bench/ingest_http.py use): pre-built requests from one asyncio loop on raw sockets in this process, so it
 costs little next to the daemon; both share the machine's 2 cores with the daemon's relayer process.
 Last line: daemon_ratio=... http_single_ratio=... single_p99_ms=... cold_start_s=... cold_devices=...
@@ -116,6 +118,10 @@ def register_bulk_contract(chain, contracts, n: int, asset: bytes, per_tx: int =
     return time.perf_counter() - t0
 
 
+def halves(items: list) -> list[list]:
+    return [items[:len(items) // 2], items[len(items) // 2:]]
+
+
 def _post(url: str, payload) -> None:
     req = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=300) as r:
@@ -205,17 +211,23 @@ def main() -> None:
         try:
             # batched: 4 connections, 1,000-reading requests; a device's readings stay on one connection
             url = f"http://127.0.0.1:{port}"
-            result_b = post_load(url, batched, per_request=1_000, clients=4, max_s=600)
-            assert result_b.accepted == len(batched), f"only {result_b.accepted} of {len(batched)} accepted"
-            core = core_rate(batched, domain, devices, tmp, 1_000)
+            cores, batched_rates, singles = [], [], []
+            for part in halves(batched):  # two rounds, each followed by the core on the same readings
+                result_b = post_load(url, part, per_request=1_000, clients=4, max_s=600)
+                assert result_b.accepted == len(part), f"only {result_b.accepted} of {len(part)} accepted"
+                batched_rates.append(result_b.rate)
+                cores.append(core_rate(part, domain, devices, tmp, 1_000))
             # single: each connection owns a set of devices, one reading per request
-            result_s = post_load(url, single, per_request=1, clients=args.connections, max_s=600)
-            assert result_s.accepted == len(single), f"only {result_s.accepted} of {len(single)} accepted"
-            core2 = core_rate(batched, domain, devices, tmp, 1_000)
-            rate_batched, rate_single = result_b.rate, result_s.rate
+            for part in halves(single):
+                result_s = post_load(url, part, per_request=1, clients=args.connections, max_s=600)
+                assert result_s.accepted == len(part), f"only {result_s.accepted} of {len(part)} accepted"
+                singles.append(result_s)
+                cores.append(core_rate(halves(batched)[0], domain, devices, tmp, 1_000))
         finally:
             stop(proc)
-        core = max(core, core2)
+        core, rate_batched = max(cores), max(batched_rates)
+        result_s = max(singles, key=lambda r: r.rate)
+        rate_single = result_s.rate
         p50, p99 = result_s.percentile(0.50), result_s.percentile(0.99)
         print(f"core (in process, 1,000/call): {core:,.0f}/s")
         print(f"daemon cold start with {args.devices} devices: {boot:.1f}s to serving")
