@@ -204,6 +204,7 @@ def _start(rpc_url: str, oracle_address: str, db_path: str, synchronous: str, co
                 raise
             state.failures += 1
             state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            metrics.inc("relayer_errors_total", help_text="relayer iterations that failed (retried)")
             log.warning("relayer cannot start yet (retry in %.1fs): %s", delay, state.last_error)
             report()
             stop.wait(delay)

@@ -37,7 +37,9 @@ def world(compiled):
 def _daemon(world, tmp_path, rpc_url=None, relayer=FAST, db=None) -> OracleDaemon:
     config = DaemonConfig(rpc_url or world.url, world.contracts.oracle.address, db or str(tmp_path / "oracle.db"),
                           port=0, relayer=relayer, registry_ttl_s=60)
-    return OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
+    d = OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
+    wait_until(lambda: d.relayer.state.leading, 60, what="the relayer process up and leading")
+    return d
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +364,31 @@ def test_the_published_json_schema_matches_what_ingest_accepts(world):
             Reading.from_json({**item, field: value})
     assert list(validator.iter_errors({k: v for k, v in item.items() if k != "signature"}))
     assert list(validator.iter_errors({**item, "signature": "0x12"}))
+
+
+def test_a_relayer_process_that_cannot_reach_the_node_at_start_retries_and_reports_it(world, tmp_path):
+    """The relayer process connects on its own: a node down at that moment is retried, shown in /healthz
+    and /metrics, and the relayer leads and anchors once the node is back."""
+    proxy = RpcProxy(world.url).start()
+    config = DaemonConfig(proxy.url, world.contracts.oracle.address, str(tmp_path / "oracle.db"), port=0,
+                          relayer=FAST, registry_ttl_s=60)
+    d = OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY))
+    try:
+        proxy.stop()
+        d.start()
+        health = wait_until(lambda: (h := http_json("GET", d.url + "/healthz")[1])["relayer"]["failures"] > 0 and h,
+                            30, what="the failed start reported")
+        assert not health["relayer"]["leading"] and health["relayer"]["lastError"]
+        assert not d.stopped  # retried, not fatal
+        proxy.start()
+        wait_until(lambda: d.relayer.state.leading, 30, what="the relayer leading once the node is back")
+        devices = world.fresh_devices(2, seed=51)
+        sim = Simulator(d.url, world.contracts.domain, devices, rate=4)
+        stats = sim.run(threading.Event(), duration_s=3.0)
+        assert sim.resend_unacked() and stats.accepted > 0
+        wait_until(lambda: _anchored(d.url), 30, what="anchoring after the late start")
+        text = http_json("GET", d.url + "/metrics")[1]
+        assert any(line.startswith("rwa_oracle_relayer_errors_total") for line in text.splitlines())
+    finally:
+        d.stop(grace_s=5)
+        proxy.stop()
