@@ -46,16 +46,14 @@ class RelayerProcess:
         self._conn: Any = None
 
     def start(self) -> RelayerProcess:
+        """Start the child; from a thread that lives as long as the daemon (Linux ties the parent-death
+        signal to the starting thread), as ``OracleDaemon.start`` in the main thread does."""
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or sockets inherited
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_child, args=(child, *self._args), name="oracle-relayer", daemon=True)
         self._proc.start()
         child.close()
         return self
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def run(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
         sent: set[str] = set()
