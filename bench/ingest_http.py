@@ -7,11 +7,18 @@ devices. Every figure is compared with the in-process ``Ingestor`` (static direc
 of the same shape, measured in the same run:
 
 - ``http_batched_ratio``: ``IngestServer`` + static directory, 1,000 readings/request, 4 clients.
-- ``http_single_ratio``: same server, 1 reading/request, 16 clients.
 - ``daemon_ratio``: ``rwa oracle run`` (SQLite) just started, devices not cached, 1,000/request, 4 clients.
+- ``http_single_ratio``: the same daemon, 1 reading/request from 32 connections (as bench/ingest_server.py,
+  with the same load generator, ``rwa_sdk.oracle.load.post_load``), with its p99 latency.
+The reference is measured before and after the daemon phases and the faster of the two kept (the machine
+is shared: a neighbour busy during one measurement only would skew the ratios).
 - ``workers2_vs_1``: two ``rwa oracle run`` processes on one PostgreSQL store (one relayer leads, the
-  other stands by), load split over both, vs one such process, same load. The load generator runs on
-  the same 2 cores as the workers, so this understates what separate machines give.
+  other stands by), load split over both, vs one such process, same load, wall clock. The load generator,
+  PostgreSQL and both workers share the same 2 cores, so this cannot show what separate machines give.
+- ``workers2_cpu_capacity``: what it would be with a core per worker: each worker's own CPU-seconds (utime +
+  stime from /proc, its relayer child excluded) per acknowledged reading, ``2 x cpu(1 worker) / cpu(2
+  workers)`` for the same load. 2.0 means no worker costs more per reading with another beside it;
+  PostgreSQL's own CPU is not counted (it is another machine at scale).
 - ``e2e_ratio``: readings offered to the SQLite daemon at ``--e2e-rate`` for ``--e2e-seconds``; readings
   anchored (receipt seen) within 10 s of the end of the load, over readings acknowledged. Reading →
   anchored latency is the anchoring block's timestamp minus the reading's ``received_at`` (1 s resolution).
@@ -71,6 +78,12 @@ def start_daemon(rpc: str, oracle: str, db: str, log: Path) -> tuple[subprocess.
     return proc, url
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` itself (not its children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -83,7 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--readings", type=int, default=20_000, help="readings per batched phase")
-    parser.add_argument("--single", type=int, default=3_000, help="readings of the 1-reading/request phase")
+    parser.add_argument("--single", type=int, default=8_000, help="readings of the 1-reading/request phase")
+    parser.add_argument("--connections", type=int, default=32, help="connections of the 1-reading/request phase")
     parser.add_argument("--e2e-seconds", type=float, default=60.0)
     parser.add_argument("--e2e-rate", type=float, default=400.0, help="readings/s offered end to end")
     parser.add_argument("--no-postgres", action="store_true", help="skip workers2_vs_1")
@@ -120,12 +134,10 @@ def main() -> None:
         server = IngestServer(("127.0.0.1", 0), Ingestor(store, static, domain, max_clock_skew_s=3_600))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         batched = post_load(server.url, sign_readings(devices, args.readings, domain, ASSET), clients=4)
-        single = post_load(server.url, sign_readings(devices, args.single, domain, ASSET), per_request=1, clients=16)
         server.shutdown()
         server.server_close()
         store.close()
         print(f"http batched: {json.dumps(batched.summary())}")
-        print(f"http single:  {json.dumps(single.summary())}")
 
         # the real daemon, just started (devices not cached)
         db = str(tmp / "daemon.db")
@@ -133,6 +145,12 @@ def main() -> None:
         procs.append(proc)
         daemon = post_load(url, sign_readings(devices, args.readings, domain, ASSET), clients=4)
         print(f"daemon (cold): {json.dumps(daemon.summary())}")
+        single = post_load(url, sign_readings(devices, args.single, domain, ASSET), per_request=1,
+                           clients=args.connections)
+        print(f"daemon, 1 reading/request: {json.dumps(single.summary())}")
+        again = reference_rate(ref_items, domain, ASSET)  # a fresh store each time: the same readings again
+        print(f"in-process Ingestor again: {again:,.0f} readings/s")
+        reference = max(reference, again)
 
         # end to end on the same daemon: offered at a fixed rate, anchored?
         e2e_items = sign_readings(devices, int(args.e2e_rate * args.e2e_seconds), domain, ASSET)
@@ -167,27 +185,31 @@ def main() -> None:
         stop(proc)
         procs.remove(proc)
 
-        workers = float("nan")
+        workers = capacity = float("nan")
         if not args.no_postgres:
             os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp))
             import pgserver
 
             pg = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
             try:
-                rates = {}
+                rates, cpu = {}, {}
                 for n in (1, 2):
                     name = f"w{n}"
                     pg.psql(f"CREATE DATABASE {name};")
                     started = [start_daemon(rpc, oracle, pg.get_uri(name), tmp / f"w{n}-{k}.log") for k in range(n)]
                     procs += [p for p, _ in started]
-                    result = post_load([u for _, u in started], sign_readings(devices, args.readings, domain, ASSET),
-                                       clients=4)
+                    items = sign_readings(devices, args.readings, domain, ASSET)
+                    before = sum(cpu_seconds(p.pid) for p, _ in started)
+                    result = post_load([u for _, u in started], items, clients=4)
+                    cpu[n] = (sum(cpu_seconds(p.pid) for p, _ in started) - before) / max(1, result.accepted)
                     rates[n] = result.rate
                     print(f"{n} worker(s) on PostgreSQL: {json.dumps(result.summary())}")
                     for p, _ in started:
                         stop(p)
                         procs.remove(p)
                 workers = rates[2] / rates[1] if rates[1] else float("nan")
+                capacity = 2 * cpu[1] / cpu[2] if cpu[2] else float("nan")
+                print(f"worker CPU per reading: 1 worker {cpu[1] * 1e6:.0f} us, 2 workers {cpu[2] * 1e6:.0f} us")
             finally:
                 pg.cleanup()
     finally:
@@ -197,7 +219,8 @@ def main() -> None:
     print(f"reference_per_s={reference:.0f} http_batched_per_s={batched.rate:.0f} http_single_per_s={single.rate:.0f} "
           f"daemon_per_s={daemon.rate:.0f} single_p99_ms={single.percentile(0.99):.1f} e2e_p99_s={p99:.1f}")
     print(f"http_batched_ratio={batched.rate / reference:.2f} http_single_ratio={single.rate / reference:.2f} "
-          f"daemon_ratio={daemon.rate / reference:.2f} workers2_vs_1={workers:.2f} e2e_ratio={e2e_ratio:.2f}")
+          f"daemon_ratio={daemon.rate / reference:.2f} workers2_vs_1={workers:.2f} e2e_ratio={e2e_ratio:.2f} "
+          f"workers2_cpu_capacity={capacity:.2f}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from .proof import ProofNotFound, ReadingProof, reading_proof
 from .reading import ReadingDomain, address_bytes
 from .leader import leadership_for
 from .relayer import Relayer, RelayerConfig, check_relayer_role
+from .relayer_process import RelayerProcess
 from .simulator import SimDevice, SimStats, Simulator, make_devices
 from .store import open_store
 
@@ -53,6 +54,7 @@ class DaemonConfig:
     connect_timeout_s: float = 60.0
     limits: ServerLimits = field(default_factory=ServerLimits)
     max_unanchored_readings: int = 0  # above this many stored readings not yet anchored, ingest answers 503 (0: off)
+    relayer_process: bool = True  # the relayer in a child process (ingest keeps a core); False: a thread
 
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+")
@@ -163,10 +165,18 @@ class OracleDaemon:
             raise ChainError(f"oracle domain is for chain {self.domain.chain_id}, the node is chain {chain.chain_id}")
         self.ingestor = Ingestor(self.store, self.directory, self.domain, max_clock_skew_s=skew, metrics=self.metrics)
         check_relayer_role(chain, self.oracle, chain.accounts[0].address)
-        # the relayer's own connection: cutting a batch never holds up an ingest commit behind the same lock
-        self.relayer_store = open_store(config.db_path, synchronous=config.sqlite_synchronous)
-        self.relayer = Relayer(chain, self.oracle, self.relayer_store, chain.accounts[0], config.relayer, metrics=self.metrics,
-                               leadership=leadership_for(config.db_path), registry=registry)
+        self.relayer_store = None
+        self.relayer: Relayer | RelayerProcess
+        if config.relayer_process:
+            self.relayer = RelayerProcess(config.rpc_url, config.oracle_address, config.db_path, config.relayer,
+                                          "0x" + bytes(chain.accounts[0].key).hex(),
+                                          synchronous=config.sqlite_synchronous)
+            self.metrics.include(lambda: self.relayer.metrics_text)
+        else:
+            # the relayer's own connection: cutting a batch never holds up an ingest commit behind the same lock
+            self.relayer_store = open_store(config.db_path, synchronous=config.sqlite_synchronous)
+            self.relayer = Relayer(chain, self.oracle, self.relayer_store, chain.accounts[0], config.relayer,
+                                   metrics=self.metrics, leadership=leadership_for(config.db_path), registry=registry)
         self.metrics.gauges("queue", self.store.counts, "readings and batches by state")
         self.metrics.gauges("devices", lambda: {"known": len(self.directory),
                                                 "synced_block": self.directory.synced_block},
@@ -200,6 +210,8 @@ class OracleDaemon:
         return self.server.url
 
     def start(self) -> OracleDaemon:
+        if isinstance(self.relayer, RelayerProcess):
+            self.relayer.start()
         serve = threading.Thread(target=self.server.serve_forever, name="oracle-ingest", daemon=True)
         relay = threading.Thread(target=self._relay, name="oracle-relayer", daemon=True)
         follow = threading.Thread(target=self._follow_registry, name="oracle-registry", daemon=True)
@@ -252,7 +264,8 @@ class OracleDaemon:
         for thread in self._threads[1:]:
             thread.join(5)
         self.store.close()
-        self.relayer_store.close()
+        if self.relayer_store is not None:
+            self.relayer_store.close()
         for name in _DAEMON_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
 

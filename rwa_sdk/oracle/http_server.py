@@ -1,4 +1,4 @@
-"""The ingest API over HTTP/1.1: one asyncio event loop for the sockets, one committer thread for the work.
+"""The ingest API over HTTP/1.1: one asyncio event loop for the sockets, a verifier and a writer thread behind it.
 
 - ``POST /v1/readings``  JSON array of readings (each with its ``signature``), or ``{"readings": [...]}``;
   answers per reading ``accepted`` / ``duplicate`` / ``rejected`` with a reason code.
@@ -8,9 +8,9 @@
 
 Why this shape: a thread per connection (the stdlib server) spends more than the work on one-reading
 requests, and leaves sockets, timeouts and memory unbounded. Here the loop only parses (orjson, with
-its nesting limit of 1,024: a million-deep body is refused, not recursed into) and answers; the
-committer takes every request that arrived while the previous commit ran, verifies them together and
-stores them in one transaction (group commit), and each request is answered only after that commit.
+its nesting limit of 1,024: a million-deep body is refused, not recursed into) and answers; a
+verifier thread checks every request that arrived meanwhile while a writer thread stores the previous
+group in one transaction (group commit, pipelined), and each request is answered only after its commit.
 
 Limits, all in :class:`ServerLimits`: header and body read deadlines (a slow client cannot hold a
 slot), a connection cap, a per-request body cap plus a cap on body bytes held at once, a listen
@@ -66,19 +66,27 @@ class _Busy(Exception):
 
 
 class _Committer:
-    """Group commit: requests queued while a commit runs are verified and stored together in the next."""
+    """Group commit, pipelined: a verifier thread checks every request queued while the writer thread stores
+    the previous group, and the writer stores every verified group waiting in one transaction.
+
+    The checks are CPU only and the store transaction is mostly waiting (SQLite releases the interpreter
+    lock in its steps and the fsync), so the two overlap; order is kept (both queues are FIFO) and each
+    request is answered only after the transaction that holds its readings committed."""
 
     def __init__(self, ingestor: Ingestor, limits: ServerLimits, metrics: Any):
         self.ingestor = ingestor
         self.limits = limits
         self.metrics = metrics
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._verified: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self.backlog = 0  # readings queued or being committed
+        self.backlog = 0  # readings queued, being verified or being committed
         self.external_backlog: Callable[[], bool] = lambda: False  # e.g. the store's unanchored readings
         self.deliver: Callable[[list[tuple[Any, list[Result]]]], None] = lambda pairs: None
-        self._thread = threading.Thread(target=self._run, name="oracle-commit", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._verify_loop, name="oracle-verify", daemon=True),
+                         threading.Thread(target=self._write_loop, name="oracle-commit", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, items: list, done: Any) -> None:
         """Queue ``items``; after their commit the committer passes ``(done, results)`` to ``deliver``
@@ -93,35 +101,61 @@ class _Committer:
 
     def stop(self) -> None:
         self._queue.put(None)
-        self._thread.join(10)
+        for thread in self._threads:
+            thread.join(10)
 
-    def _run(self) -> None:
-        m = self.metrics
+    @staticmethod
+    def _take(source: queue.SimpleQueue, first: tuple, limit: int, size: Callable[[tuple], int]) -> list[tuple]:
+        """``first`` and whatever else is waiting in ``source``, up to ``limit`` readings (the stop mark stays)."""
+        group, total = [first], size(first)
+        while total < limit:
+            try:
+                nxt = source.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                source.put(None)
+                break
+            group.append(nxt)
+            total += size(nxt)
+        return group
+
+    def _verify_loop(self) -> None:
+        limit = self.limits.max_group_readings
         while True:
             first = self._queue.get()
             if first is None:
+                self._verified.put(None)
                 return
-            group = [first]
-            size = len(first[0])
-            while size < self.limits.max_group_readings:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                group.append(nxt)
-                size += len(nxt[0])
+            group = self._take(self._queue, first, limit, lambda r: len(r[0]))
             items = [item for request, _ in group for item in request]
+            try:
+                checked: list | None = self.ingestor.verify(items)
+            except Exception:  # answered as a store failure by the writer: every reading retryable
+                log.exception("checks of %d readings failed", len(items))
+                checked = None
+            self._verified.put((group, checked))
+
+    def _write_loop(self) -> None:
+        m = self.metrics
+        limit = self.limits.max_group_readings
+        while True:
+            first = self._verified.get()
+            if first is None:
+                return
+            batch = self._take(self._verified, first, limit, lambda g: sum(len(r[0]) for r in g[0]))
+            group = [request for requests, _ in batch for request in requests]
+            n = sum(len(request) for request, _ in group)
             t0 = time.perf_counter()
             try:
-                results = self.ingestor.submit(items)
+                if any(checked is None for _, checked in batch):
+                    raise RuntimeError("checks failed")
+                results = self.ingestor.commit([c for _, checked in batch for c in checked])
             except Exception:  # never lose the answer: every reading of the group is retryable
-                log.exception("ingest of %d readings failed", len(items))
-                results = [Result(Status.REJECTED, Reason.STORE_UNAVAILABLE, "ingest failed, retry")] * len(items)
-            m.observe("commit_seconds", time.perf_counter() - t0, help_text="verify + store of one group")
-            m.observe("group_readings", len(items), help_text="readings per store transaction (group commit)",
+                log.exception("ingest of %d readings failed", n)
+                results = [Result(Status.REJECTED, Reason.STORE_UNAVAILABLE, "ingest failed, retry")] * n
+            m.observe("commit_seconds", time.perf_counter() - t0, help_text="store transaction of one group")
+            m.observe("group_readings", n, help_text="readings per store transaction (group commit)",
                       buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000))
             m.observe("group_requests", len(group), help_text="requests per store transaction (group commit)",
                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
@@ -130,7 +164,7 @@ class _Committer:
                 pairs.append((done, results[at:at + len(request)]))
                 at += len(request)
             with self._lock:
-                self.backlog -= len(items)
+                self.backlog -= n
             try:
                 self.deliver(pairs)
             except Exception:  # the loop is closed (shutting down): nothing to answer
@@ -183,7 +217,7 @@ class IngestServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
@@ -449,6 +483,15 @@ class IngestServer:
             transport.abort()
         finally:
             timer.cancel()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where installed (its socket and timer handling is C), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - the same server on the stdlib loop
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _settle(pairs: list[tuple[asyncio.Future, list[Result]]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -157,8 +158,15 @@ class Ingestor:
         Nothing is reported accepted unless it was committed. If the store fails, every reading of
         the call that was not yet stored is reported ``store_unavailable`` (safe to resend).
         """
+        return self.commit(self.verify(items))
+
+    def verify(self, items: Sequence[Any]) -> list:
+        """The stateless checks of :meth:`check` for each item (CPU only: may run ahead of :meth:`commit`)."""
         now = self.clock()
-        checked = [self.check(item, now) for item in items]
+        return [self.check(item, now) for item in items]
+
+    def commit(self, checked: Sequence[Any]) -> list[Result]:
+        """Store what :meth:`verify` passed, in order, against each device's committed state; one result per item."""
         results: list[Result | None] = [c if isinstance(c, Result) else None for c in checked]
         with self._lock:
             fresh: list[int] = []
@@ -228,12 +236,13 @@ class Ingestor:
         return Result(Status.REJECTED, Reason.CONFLICT, "another reading with this seq was already accepted")
 
     def _count(self, results: list[Result]) -> None:
+        """One counter update per outcome, not per reading (each takes the metrics lock)."""
         m = self.metrics
-        for r in results:
-            if r.status is Status.REJECTED:
-                m.inc("readings_total", help_text="readings received, by outcome", status="rejected", reason=r.reason.value)
+        for (status, reason), n in Counter((r.status, r.reason) for r in results).items():
+            if status is Status.REJECTED:
+                m.inc("readings_total", n, help_text="readings received, by outcome", status="rejected", reason=reason.value)
             else:
-                m.inc("readings_total", help_text="readings received, by outcome", status=r.status.value)
+                m.inc("readings_total", n, help_text="readings received, by outcome", status=status.value)
 
 
 def _signature(item: dict) -> bytes:

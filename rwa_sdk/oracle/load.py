@@ -1,8 +1,8 @@
 """Load generator: pre-signed readings from N devices posted over real HTTP to a running ingest API.
 
 ``rwa oracle load`` and ``bench/ingest_http.py`` use it. Readings are signed before the clock starts
-(signing is the devices' work, not the daemon's), posted by ``clients`` threads over keep-alive
-connections, ``per_request`` readings a request, until every reading was posted or ``max_s`` passed.
+(signing is the devices' work, not the daemon's), posted by ``clients`` keep-alive connections of
+one asyncio loop, ``per_request`` readings a request, until every reading was posted or ``max_s`` passed.
 Bounded in count and time; loopback only unless asked otherwise. The same readings also go through an
 in-process :class:`~.ingest.Ingestor` (static directory, temporary SQLite store) in the same run, so the
 HTTP figure comes with the reference it should be compared with.
@@ -10,19 +10,19 @@ HTTP figure comes with the reference it should be compared with.
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import ipaddress
-import json
 import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from .ingest import DeviceInfo, Ingestor, StaticDirectory, Status, reading_item
 from .reading import DeviceSigner, Reading, ReadingDomain
@@ -88,6 +88,19 @@ class LoadResult:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
+    def tally(self, results: Sequence[dict[str, Any]]) -> None:
+        """Count one answer's per-reading results."""
+        for r in results:
+            status = r.get("status")
+            if status == "accepted":
+                self.accepted += 1
+            elif status == "duplicate":
+                self.duplicate += 1
+            else:
+                self.rejected += 1
+                reason = r.get("reason", "?")
+                self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
     def summary(self) -> dict[str, Any]:
         return {"readings": self.readings, "acknowledged": self.accepted + self.duplicate, "rejected": self.rejected,
                 "errors": self.errors, "seconds": round(self.seconds, 3), "readings_per_s": round(self.rate, 1),
@@ -110,11 +123,13 @@ def post_load(urls: str | Sequence[str], items: Sequence[dict[str, Any]], *, per
               max_s: float = 60.0, timeout_s: float = 30.0, allow_remote: bool = False,
               rate: float | None = None) -> LoadResult:
     """Post ``items`` to ``POST /v1/readings`` at ``urls`` (clients spread over them), ``per_request`` a
-    request, from ``clients`` threads; stops when all are posted or after ``max_s``. With ``rate``, readings
-    are offered at about that many per second in all (each client paces its share), else as fast as answered.
+    request, over ``clients`` keep-alive connections; stops when all are posted or after ``max_s``. With
+    ``rate``, readings are offered at about that many per second in all (each client paces its share), else
+    as fast as answered.
 
     Each device is posted by one client only, in order (a device's readings arriving out of order would
-    be refused: seqs must increase)."""
+    be refused: seqs must increase). Requests are built before the clock starts and the clients are one
+    asyncio loop on raw sockets, so the generator costs little next to the server it measures."""
     targets = [urls] if isinstance(urls, str) else list(urls)
     if not allow_remote:
         for url in targets:
@@ -124,71 +139,107 @@ def post_load(urls: str | Sequence[str], items: Sequence[dict[str, Any]], *, per
     for item in items:
         k = owner.setdefault(item["device"], len(owner) % clients)
         per_client[k].append(item)
-    work = [[(json.dumps(chunk).encode(), len(chunk)) for chunk in chunked(mine, per_request)] for mine in per_client]
+    addresses = [urlsplit(url) for url in targets]
+    work = []
+    for k, mine in enumerate(per_client):
+        host = addresses[k % len(addresses)]
+        head = f"POST /v1/readings HTTP/1.1\r\nHost: {host.netloc}\r\nContent-Type: application/json\r\n"
+        work.append([((head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body, len(chunk))
+                     for chunk in chunked(mine, per_request) for body in (orjson.dumps(chunk),)])
     result = LoadResult()
-    lock = threading.Lock()
-    deadline = time.monotonic() + max_s
-    start = threading.Barrier(clients + 1)
 
-    def client(k: int) -> None:
-        target = urlsplit(targets[k % len(targets)])
-        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=timeout_s)
-        mine = LoadResult()
-        start.wait()
-        began, offered = time.monotonic(), 0
-        for body, size in work[k]:
-            if time.monotonic() > deadline:
+    async def client(k: int, began: float) -> None:
+        target = addresses[k % len(addresses)]
+        loop = asyncio.get_running_loop()
+        conn: _Client | None = None
+        offered = 0
+        for request, size in work[k]:
+            if time.monotonic() > began + max_s:
                 break
             if rate:
                 wait = began + offered * clients / rate - time.monotonic()
                 if wait > 0:
-                    time.sleep(wait)
+                    await asyncio.sleep(wait)
             offered += size
             t0 = time.perf_counter()
             try:
-                conn.request("POST", "/v1/readings", body, {"Content-Type": "application/json"})
-                response = conn.getresponse()
-                raw = response.read()
-                answer = json.loads(raw) if response.status in (200, 503) else None
-            except (OSError, http.client.HTTPException, ValueError):
-                conn.close()
-                conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=timeout_s)
-                answer = None
-            mine.latencies_ms.append((time.perf_counter() - t0) * 1000)
-            mine.readings += size
+                if conn is None or conn.closed:
+                    _, conn = await asyncio.wait_for(
+                        loop.create_connection(_Client, target.hostname, target.port or 80), timeout_s)
+                status, body = await conn.request(request, timeout_s)
+                answer = orjson.loads(body) if status in (200, 503) else None
+            except (OSError, asyncio.TimeoutError, orjson.JSONDecodeError, ValueError):
+                if conn is not None:
+                    conn.close()
+                conn, answer = None, None
+            result.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            result.readings += size
             if not isinstance(answer, dict) or "results" not in answer:
-                mine.errors += 1
+                result.errors += 1
                 continue
-            for r in answer["results"]:
-                status = r.get("status")
-                if status == "accepted":
-                    mine.accepted += 1
-                elif status == "duplicate":
-                    mine.duplicate += 1
-                else:
-                    mine.rejected += 1
-                    reason = r.get("reason", "?")
-                    mine.reasons[reason] = mine.reasons.get(reason, 0) + 1
-        conn.close()
-        with lock:
-            result.readings += mine.readings
-            result.accepted += mine.accepted
-            result.duplicate += mine.duplicate
-            result.rejected += mine.rejected
-            result.errors += mine.errors
-            result.latencies_ms += mine.latencies_ms
-            for reason, n in mine.reasons.items():
-                result.reasons[reason] = result.reasons.get(reason, 0) + n
+            result.tally(answer["results"])
+        if conn is not None:
+            conn.close()
 
-    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
-    for t in threads:
-        t.start()
-    start.wait()
+    async def run_all() -> None:
+        began = time.monotonic()
+        await asyncio.gather(*(client(k, began) for k in range(clients)))
+
     t0 = time.perf_counter()
-    for t in threads:
-        t.join(max_s + timeout_s + 5)
+    asyncio.run(run_all())
     result.seconds = time.perf_counter() - t0
     return result
+
+
+class _Client(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request at a time; answers are read by Content-Length."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.closed = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"content-length:")
+        if at < 0:
+            waiter.set_exception(ValueError("answer without Content-Length"))
+            return
+        length = int(head[at + 15:].split(b"\r\n", 1)[0])
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4:end + 4 + length])
+        del self.buffer[:end + 4 + length]
+        waiter.set_result((int(head[9:12]), body))
+        if b"connection: close" in head:
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed"))
+
+    async def request(self, data: bytes, timeout_s: float) -> tuple[int, bytes]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)  # type: ignore[union-attr]
+        return await asyncio.wait_for(self.waiter, timeout_s)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 def reference_rate(items: Sequence[dict[str, Any]], domain: ReadingDomain, asset_id: bytes, *,

@@ -36,6 +36,7 @@ class Metrics:
         self._help: dict[str, tuple[str, str]] = {}
         self._gauges: dict[str, Callable[[], dict[str, float]]] = {}
         self._histograms: dict[str, _Histogram] = {}
+        self._included: list[Callable[[], str]] = []
 
     def inc(self, name: str, amount: float = 1, help_text: str = "", **labels: str) -> None:
         key = (name, tuple(sorted(labels.items())))
@@ -69,8 +70,14 @@ class Metrics:
             self._gauges[name] = sample
             self._help[name] = ("gauge", help_text)
 
+    def include(self, text: Callable[[], str]) -> None:
+        """Append ``text()`` (already rendered, e.g. by another process) to every render."""
+        with self._lock:
+            self._included.append(text)
+
     def render(self) -> str:
         with self._lock:
+            included = list(self._included)
             counters = dict(self._counters)
             gauges = dict(self._gauges)
             helps = dict(self._help)
@@ -103,6 +110,13 @@ class Metrics:
                 continue
             for label, value in sorted(values.items()):
                 lines.append(f"{full}{_labels((('kind', label),))} {value:g}")
+        for text in included:
+            try:
+                part = text()
+            except Exception:  # like a gauge: never breaks the scrape
+                continue
+            if part.strip():
+                lines.append(part.rstrip("\n"))
         return "\n".join(lines) + "\n"
 
 

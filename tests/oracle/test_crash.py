@@ -140,3 +140,40 @@ def test_sigkill_at_random_moments_loses_nothing_and_anchors_each_reading_once(w
         as_tuple, bytes.fromhex(printed["signature"][2:]), [bytes.fromhex(p[2:]) for p in printed["proof"]],
         printed["batchIndex"],
     ).call()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+def test_the_relayer_process_dies_with_a_killed_daemon_and_a_restart_anchors(world, tmp_path):
+    """The relayer runs as the daemon's child: a SIGKILLed daemon must not leave it holding the lead."""
+    daemon = DaemonProcess(world, tmp_path / "oracle.db", tmp_path / "daemon.log")
+    daemon.start()
+    try:
+        relayers = wait_until(lambda: _children(daemon.proc.pid), 30, what="the relayer process")
+        daemon.kill()
+        wait_until(lambda: not any(_alive(p) for p in relayers), 10, what="the relayer ending with its daemon")
+        daemon.start()  # a new daemon's relayer takes the lead and anchors
+        devices = world.fresh_devices(2, seed=23)
+        sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4)
+        stats = sim.run(threading.Event(), duration_s=3.0)
+        assert sim.resend_unacked() and stats.accepted > 0 and stats.rejected == 0
+        wait_until(lambda: (lambda h: h[0] == 200 and h[1]["readings_anchored"] >= stats.accepted
+                            and h[1]["relayer"]["leading"])(http_json("GET", daemon.url + "/healthz")), 60,
+                   what="the restarted daemon anchoring")
+        assert daemon.terminate() == 0
+        assert not any(_alive(p) for p in _children(daemon.proc.pid))
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()

@@ -37,7 +37,9 @@ def world(compiled):
 def _daemon(world, tmp_path, rpc_url=None, relayer=FAST, db=None) -> OracleDaemon:
     config = DaemonConfig(rpc_url or world.url, world.contracts.oracle.address, db or str(tmp_path / "oracle.db"),
                           port=0, relayer=relayer, registry_ttl_s=60)
-    return OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
+    d = OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY)).start()
+    wait_until(lambda: d.relayer.state.leading, 60, what="the relayer process up and leading")
+    return d
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +237,9 @@ def test_rpc_outage_then_restore_ends_with_everything_anchored(world, tmp_path):
         store = SqliteStore(d.config.db_path)
         assert store.counts()["readings_anchored"] == len(stats.acked)
         store.close()
-        assert d.metrics.value("relayer_errors_total") > 0
+        _, text = http_json("GET", d.url + "/metrics")  # the relayer process's counters, served by the daemon
+        errors = [line for line in text.splitlines() if line.startswith("rwa_oracle_relayer_errors_total")]
+        assert errors and float(errors[0].split()[-1]) > 0
     finally:
         d.stop(grace_s=5)
         proxy.stop()
@@ -256,7 +260,7 @@ def test_proof_endpoint_serves_what_the_cli_prints_and_it_verifies_on_chain(worl
     devices = world.fresh_devices(2, seed=41)
     lead = max(0.0, world.chain.timestamp() - time.time())  # the chain's clock runs ahead of the wall's
     sim = Simulator(daemon.url, world.contracts.domain, devices, rate=4, clock=lambda: time.time() + lead)
-    stats = sim.run(threading.Event(), duration_s=1.5)
+    stats = sim.run(threading.Event(), duration_s=3.0)  # the first readings are due 1.5 s after the start
     assert sim.resend_unacked()
     assert stats.rejected == 0, stats.reasons
     wait_until(lambda: _anchored(daemon.url), 30, what="all readings anchored")
@@ -272,7 +276,8 @@ def test_proof_endpoint_serves_what_the_cli_prints_and_it_verifies_on_chain(worl
     assert http_json("GET", f"{daemon.url}/v1/proofs/nothex/1")[0] == 400
 
 
-def test_healthz_and_logs_never_show_the_rpc_url_secret_and_the_error_clears_after_recovery(world, tmp_path, caplog):
+def test_healthz_and_logs_never_show_the_rpc_url_secret_and_the_error_clears_after_recovery(world, tmp_path, caplog,
+                                                                                            capfd):
     """Issue 11 item 8: the provider API key in the RPC URL appeared in /healthz (never cleared) and in logs."""
     import logging
 
@@ -307,8 +312,9 @@ def test_healthz_and_logs_never_show_the_rpc_url_secret_and_the_error_clears_aft
     finally:
         d.stop(grace_s=5)
         proxy.stop()
-    assert "relayer step failed" in caplog.text  # the outage was logged ...
-    assert secret not in caplog.text  # ... without the key
+    logs = caplog.text + capfd.readouterr().err  # the daemon's records, and its relayer process's stderr
+    assert "relayer step failed" in logs  # the outage was logged ...
+    assert secret not in logs  # ... without the key
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -358,3 +364,31 @@ def test_the_published_json_schema_matches_what_ingest_accepts(world):
             Reading.from_json({**item, field: value})
     assert list(validator.iter_errors({k: v for k, v in item.items() if k != "signature"}))
     assert list(validator.iter_errors({**item, "signature": "0x12"}))
+
+
+def test_a_relayer_process_that_cannot_reach_the_node_at_start_retries_and_reports_it(world, tmp_path):
+    """The relayer process connects on its own: a node down at that moment is retried, shown in /healthz
+    and /metrics, and the relayer leads and anchors once the node is back."""
+    proxy = RpcProxy(world.url).start()
+    config = DaemonConfig(proxy.url, world.contracts.oracle.address, str(tmp_path / "oracle.db"), port=0,
+                          relayer=FAST, registry_ttl_s=60)
+    d = OracleDaemon(config, connect(config.rpc_url, private_key=RELAYER_KEY))
+    try:
+        proxy.stop()
+        d.start()
+        health = wait_until(lambda: (h := http_json("GET", d.url + "/healthz")[1])["relayer"]["failures"] > 0 and h,
+                            30, what="the failed start reported")
+        assert not health["relayer"]["leading"] and health["relayer"]["lastError"]
+        assert not d.stopped  # retried, not fatal
+        proxy.start()
+        wait_until(lambda: d.relayer.state.leading, 30, what="the relayer leading once the node is back")
+        devices = world.fresh_devices(2, seed=51)
+        sim = Simulator(d.url, world.contracts.domain, devices, rate=4)
+        stats = sim.run(threading.Event(), duration_s=3.0)
+        assert sim.resend_unacked() and stats.accepted > 0
+        wait_until(lambda: _anchored(d.url), 30, what="anchoring after the late start")
+        text = http_json("GET", d.url + "/metrics")[1]
+        assert any(line.startswith("rwa_oracle_relayer_errors_total") for line in text.splitlines())
+    finally:
+        d.stop(grace_s=5)
+        proxy.stop()

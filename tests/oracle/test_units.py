@@ -344,3 +344,23 @@ def test_redact_removes_rpc_credentials_in_every_form_they_appear():
     for secret in ("0123456789abcdef", "secretvalue", "pw123456", "zzzzzzzzzzzz"):
         assert all(secret not in o for o in out)
     assert "https://eth.example.com:8545/…" in out[0] and "https://other.example.org/…, retrying" in out[2]
+
+
+def test_metrics_include_text_rendered_elsewhere_and_a_failing_source_never_breaks_the_scrape():
+    from rwa_sdk.oracle.metrics import Metrics
+
+    m = Metrics()
+    m.inc("readings_total", 3, status="accepted")
+    other = Metrics()
+    other.inc("relayer_errors_total", 2)
+    m.include(other.render)  # e.g. the relayer process's counters
+
+    def broken() -> str:
+        raise RuntimeError("child gone")
+
+    m.include(broken)
+    m.include(lambda: "")
+    text = m.render()
+    assert 'rwa_oracle_readings_total{status="accepted"} 3' in text
+    assert "rwa_oracle_relayer_errors_total 2" in text
+    assert text.endswith("\n") and "\n\n" not in text

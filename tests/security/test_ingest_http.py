@@ -247,3 +247,64 @@ def test_fuzz_bad_bodies_never_stop_the_server_nor_store_anything(server, body, 
         assert all(r["status"] == "rejected" and r["reason"] for r in json.loads(answer)["results"])
     assert _stored(server) == before
     assert healthy(server)
+
+
+def test_the_next_group_is_verified_while_the_previous_one_commits_and_each_is_acked_after_its_own(tmp_path):
+    """Pipelined group commit: checks of a request that arrives during a (slow) commit run during it; its
+    answer still waits for the transaction that holds its reading."""
+    store = SlowStore(tmp_path / "slow.db")
+    store.delay = 0.5
+    with running_server(tmp_path, store=store) as server:
+        events: list[tuple[str, float]] = []
+        verify, commit = server.ingestor.verify, server.ingestor.commit
+
+        def timed_verify(items):
+            events.append(("verified", time.monotonic()))
+            return verify(items)
+
+        def timed_commit(checked):
+            results = commit(checked)
+            events.append(("committed", time.monotonic()))
+            return results
+
+        server.ingestor.verify, server.ingestor.commit = timed_verify, timed_commit
+        answers: dict[int, tuple[int, dict, float]] = {}
+
+        def send(i: int) -> None:
+            status, answer = post_readings(server, [signed_item(DEVICES[i], 1)])
+            answers[i] = (status, answer, time.monotonic())
+
+        first = threading.Thread(target=send, args=(0,))
+        first.start()
+        time.sleep(0.2)  # the first group is in its commit now
+        second = threading.Thread(target=send, args=(1,))
+        second.start()
+        first.join(10)
+        second.join(10)
+        kinds = [kind for kind, _ in events]
+        assert kinds == ["verified", "verified", "committed", "committed"], kinds
+        first_commit, second_commit = events[2][1], events[3][1]
+        assert events[1][1] < first_commit  # verified during the first commit
+        assert answers[0][0] == answers[1][0] == 200 and answers[0][1]["accepted"] == answers[1][1]["accepted"] == 1
+        assert answers[0][2] >= first_commit and answers[1][2] >= second_commit
+        assert _stored(server) == 2
+
+
+def test_a_failing_check_answers_its_group_retryable_and_the_server_goes_on(tmp_path):
+    """A bug or fault in verification must not lose an answer nor store anything of that group."""
+    with running_server(tmp_path) as server:
+        verify = server.ingestor.verify
+        calls = []
+
+        def failing_once(items):
+            calls.append(len(items))
+            if len(calls) == 1:
+                raise RuntimeError("checks broke")
+            return verify(items)
+
+        server.ingestor.verify = failing_once
+        status, answer = post_readings(server, [signed_item(DEVICES[2], 1), signed_item(DEVICES[3], 1)])
+        assert status == 503 and [r["reason"] for r in answer["results"]] == ["store_unavailable"] * 2
+        assert _stored(server) == 0
+        status, answer = post_readings(server, [signed_item(DEVICES[2], 1)])
+        assert status == 200 and answer["accepted"] == 1 and _stored(server) == 1
