@@ -203,7 +203,7 @@ class OracleDaemon:
 
     def _proof(self, device: bytes, seq: int) -> dict[str, Any]:
         """What ``rwa oracle proof DEVICE SEQ --json`` prints, from this daemon's store."""
-        return reading_proof(self.store, self.oracle, device, seq).to_json()
+        return reading_proof(self.store, self.oracle, device, seq, domain=self.domain).to_json()
 
     @property
     def url(self) -> str:
