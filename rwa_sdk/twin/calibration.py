@@ -275,16 +275,19 @@ def _one_step_errors(monthly: pd.DataFrame, typical: TypicalYear) -> tuple[np.nd
     return np.asarray(squared), var[OOS_MIN_PRIOR_MONTHS:], full.index.month.to_numpy()[OOS_MIN_PRIOR_MONTHS:]
 
 
-def _out_of_sample_sd(monthly: pd.DataFrame, typical: TypicalYear) -> float | None:
-    """Model error of one month beyond weather: one-step squared log errors less the weather variance.
-
-    Shape error is included (no correction is fitted before a year of months). None with too few months.
+def _out_of_sample_sd(
+    monthly: pd.DataFrame, typical: TypicalYear, prior: np.ndarray | None = None
+) -> tuple[float, float, int] | None:
+    """Model error of one month beyond weather (and beyond the shape prior, sd by calendar month, if
+    given): one-step squared log errors less those variances. Returns it with the errors' mean square
+    and count, which its degrees of freedom rest on; None with too few months.
     """
     errors = _one_step_errors(monthly, typical)
     if errors is None:
         return None
-    squared, var, _ = errors
-    return float(np.sqrt(max(float(np.mean(squared - var)), 0.0)))
+    squared, var, months = errors
+    shape_var = 0.0 if prior is None else prior[months - 1] ** 2
+    return float(np.sqrt(max(float(np.mean(squared - var - shape_var)), 0.0))), float(np.mean(squared)), len(squared)
 
 
 def shape_prior(spec: SiteSpec, typical: TypicalYear) -> np.ndarray:
@@ -347,21 +350,21 @@ def calibrate(
     if season is not None:
         correction, correction_sd, loo_sd = season
         # Each month left out of the seasonal fit, less what its weather explains.
-        n_fit = len(_full(monthly))
-        weather_var = float(np.mean(_weather_var(_full(monthly), typical)))
+        full = _full(monthly)
+        n_fit = len(full)
+        weather_var = float(np.mean(_weather_var(full, typical)))
         residual = max(float(np.sqrt(max(loo_sd**2 - weather_var, 0.0))), MODEL_SD_FLOOR)
         residual_dof = excess_dof(residual**2, loo_sd**2, n_fit - 3)
         correction_dof = float(n_fit - 3)
     else:
         correction, correction_sd = np.ones(12), prior
-        errors = _one_step_errors(monthly, typical)
         residual, residual_dof = max(_residual_sd(monthly, typical, factor, slope), MODEL_SD_FLOOR), math.inf
-        if errors is not None:
-            # One-step errors inside a short window already contain the shape error the prior stands for.
-            squared, var, months = errors
-            excess = float(np.mean(squared - var - prior[months - 1] ** 2))
-            residual = max(float(np.sqrt(max(excess, 0.0))), MODEL_SD_FLOOR)
-            residual_dof = excess_dof(residual**2, float(np.mean(squared)), len(squared))
+        # One-step errors inside a short window already contain the shape error the prior stands for.
+        oos = _out_of_sample_sd(monthly, typical, prior)
+        if oos is not None:
+            sd, mean_square, n = oos
+            residual = max(sd, MODEL_SD_FLOOR)
+            residual_dof = excess_dof(residual**2, mean_square, n)
     factor_se = factor * float(np.sqrt(_weather_var_rel(monthly, typical) + residual**2 / max(len(monthly), 1)))
 
     pr = None

@@ -164,8 +164,8 @@ def forecast_energy(
     parts = []
     if total > 0:
         parts.append((np.sum(p50**2 * k2) * calibration.residual_sd_rel**2 / total**2, calibration.residual_dof))
-    if calibration.seasonal_estimated and total > 0:
-        parts.append((np.sum(p50**2 * k2 * season_sd**2) / total**2, calibration.month_correction_dof))
+        if calibration.seasonal_estimated:
+            parts.append((np.sum(p50**2 * k2 * season_sd**2) / total**2, calibration.month_correction_dof))
     z_total = float(band_quantile(np.array([total_sd**2]), [(np.array([v]), d) for v, d in parts])[0])
     return Forecast(frame.drop(columns="expected_wh"), total, max(total * (1 - z_total * total_sd), 0.0), total_sd)
 
