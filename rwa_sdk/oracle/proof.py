@@ -63,9 +63,9 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     if batch is None or batch.status is not BatchStatus.ANCHORED:
         raise ProofNotFound("the reading's batch is not anchored yet")
     domain = domain or ReadingDomain.from_contract(oracle)
-    leaf = leaf_of(domain.digest(stored.reading))
-    batch_path = _batch_path(store, batch, stored, domain)
-    if process_proof(leaf, batch_path) != batch.root:
+    digest = domain.digest(stored.reading)
+    batch_path = _batch_path(store, batch, stored, digest, domain)
+    if process_proof(leaf_of(digest), batch_path) != batch.root:
         raise ProofNotFound("stored batch does not rebuild to its root (store corrupted, or another oracle's readings)")
     count = sync_roots(store, oracle, batch.asset_id, from_block=from_block)
     if batch.batch_index >= count:
@@ -79,14 +79,15 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
 
 
-def _batch_path(store: Any, batch: BatchRecord, stored: StoredReading, domain: ReadingDomain) -> list[bytes]:
+def _batch_path(store: Any, batch: BatchRecord, stored: StoredReading, digest: bytes,
+                domain: ReadingDomain) -> list[bytes]:
     """The reading's path to its batch root: from the stored tree top and the readings under the siblings
     below it, or (a batch stored without its top) from the whole batch hashed again."""
     top = store.batch_tree_top(batch.id) if stored.leaf is not None else None
     try:
         if top is None:
             tree = MerkleTree.from_digests([domain.digest(r.reading) for r in store.batch_readings(batch.id)])
-            return tree.proof(domain.digest(stored.reading))
+            return tree.proof(digest)
         needed = batch_tree.needed_ranks(batch.count, stored.leaf)  # type: ignore[arg-type]
         rows = store.batch_readings_by_rank(batch.id, needed)
         if len(rows) != len(needed):
