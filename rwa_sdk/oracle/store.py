@@ -578,13 +578,10 @@ class SqlStore:
             assets = self._execute("SELECT id, asset FROM assets ORDER BY id").fetchall()
             for ref, asset in assets:
                 self._remember(bytes(asset), ref)
-                first = self._execute(f"SELECT period_start FROM readings WHERE asset_ref=? AND {_PENDING}"
-                                      " AND period_start>=0 ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
-                if first is None:  # only periods from 2**63 on (stored negative), if any
-                    first = self._execute(f"SELECT period_start FROM readings WHERE asset_ref=? AND {_PENDING}"
-                                          " ORDER BY asset_ref, period_start LIMIT 1", (ref,)).fetchone()
-                if first is None:
+                earliest = self._pending_starting_in("period_start", ref, 0, 2 * _HALF, 1)
+                if not earliest:
                     continue
+                first = earliest[0]
                 oldest = self._execute(f"SELECT received_at FROM readings WHERE asset_ref=? AND {_PENDING}"
                                        " ORDER BY asset_ref, id LIMIT 1", (ref,)).fetchone()
                 limit = "" if cap is None else f" LIMIT {int(cap)}"
@@ -595,21 +592,27 @@ class SqlStore:
 
     def pending_readings(self, asset_id: bytes, epoch: int, epoch_length: int, limit: int) -> list[StoredReading]:
         """Unbatched readings of ``asset_id`` whose period starts in ``epoch``, oldest first."""
-        rows: list = []
         with self._lock:
             ref = self._known_ref(asset_id)
             if ref is None:
                 return []
-            for lo, hi in _stored_ranges(epoch * epoch_length, (epoch + 1) * epoch_length):
-                if len(rows) >= limit:
-                    break
-                below = "" if hi is None else " AND period_start<?"
-                rows += self._execute(
-                    f"SELECT {_COLUMNS} FROM readings WHERE asset_ref=? AND {_PENDING} AND period_start>=?{below}"
-                    " ORDER BY asset_ref, period_start, id LIMIT ?",
-                    (ref, lo, *(() if hi is None else (hi,)), limit - len(rows)),
-                ).fetchall()
+            rows = self._pending_starting_in(_COLUMNS, ref, epoch * epoch_length, (epoch + 1) * epoch_length, limit)
         return [self._stored(row) for row in rows]
+
+    def _pending_starting_in(self, columns: str, ref: int, lo: int, hi: int, limit: int) -> list:
+        """Up to ``limit`` pending rows of asset ``ref`` whose period starts in the uint64 range [lo, hi), by
+        period start then id (the stored values split at 2**63: ``_stored_ranges``). Caller holds the lock."""
+        rows: list = []
+        for start, end in _stored_ranges(lo, hi):
+            if len(rows) >= limit:
+                break
+            below = "" if end is None else " AND period_start<?"
+            rows += self._execute(
+                f"SELECT {columns} FROM readings WHERE asset_ref=? AND {_PENDING} AND period_start>=?{below}"
+                " ORDER BY asset_ref, period_start, id LIMIT ?",
+                (ref, start, *(() if end is None else (end,)), limit - len(rows)),
+            ).fetchall()
+        return rows
 
     def create_batch(self, asset_id: bytes, root: bytes, reading_ids: Sequence[int],
                      energy_wh: int, from_time: int, to_time: int, built_block: int,
