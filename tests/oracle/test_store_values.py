@@ -38,3 +38,14 @@ def test_pending_readings_of_an_epoch_across_2_63_come_oldest_first(store_locati
         assert store.find_reading(rs[3].device, 1).reading == rs[3]
     finally:
         store.close()
+
+
+def test_the_earliest_pending_start_is_found_when_every_period_starts_from_2_63(store_location):
+    store = open_store(store_location)
+    try:
+        starts = [2**63 + 30, 2**63 + 5, 2**64 - 10]
+        rs = [Reading(bytes([i + 1]) * 20, ASSET, 1, s, s + 1, 1, 1, 0) for i, s in enumerate(starts)]
+        assert set(store.insert_readings([(r, b"s" * 65, b"") for r in rs])) == {InsertOutcome.INSERTED}
+        assert store.pending_summary()[0][1:3] == (3, 2**63 + 5)
+    finally:
+        store.close()
