@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rwa_sdk.chain import connect
 from rwa_sdk.compiler import compile_project
+from rwa_sdk.oracle import mmr
 from rwa_sdk.oracle.contracts import deploy_oracle, enable_direct_reporting, grant_relayer, register_device
 from rwa_sdk.oracle.dispute import Inclusion, double_count_call
 from rwa_sdk.oracle.merkle import MerkleTree
@@ -92,7 +93,7 @@ def main() -> None:
         anchor(header)
         count = contracts.oracle.functions.batchCount(ASSET).call()
         anchor(header)  # the same batch again: disputable
-        path = tuple(tree.proof(domain.digest(readings[7])))
+        path = tuple(tree.proof(domain.digest(readings[7]))) + (mmr.span_word(*header[4:]),)
         a, b = (Inclusion(readings[7], ASSET, index, path) for index in (count - 1, count))
         dispute_gas = chain.transact(double_count_call(contracts.oracle, a, b), sender=submitter).gas_used
         print(f"disputeDoubleCount: one reading of a 1000-reading batch anchored twice, {dispute_gas} gas")

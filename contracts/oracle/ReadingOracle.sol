@@ -20,9 +20,11 @@ import {MerkleMountainRange} from "./MerkleMountainRange.sol";
  * @dev Merkle leaves follow OpenZeppelin's StandardMerkleTree for the single value `bytes32 digest`:
  * `leaf = keccak256(bytes.concat(keccak256(abi.encode(digest))))`, where `digest` is the reading's
  * EIP-712 hash (so a leaf is bound to this chain and contract); pairs are hashed sorted
- * ({MerkleProof}). Each asset's batch roots are appended to its own {MerkleMountainRange}: batch
- * `batchIndex` (0, 1, 2, … per asset) is proven by the reading's path to its batch root followed by the
- * batch root's path to a current peak. An anchor thus updates slots that already hold values (the
+ * ({MerkleProof}). Each asset's batches are appended to its own {MerkleMountainRange}, as the leaf
+ * `keccak256(abi.encodePacked(root, fromTime, toTime))`: a batch's time span is committed with its root, so
+ * the period it was counted in is known to every proof. Batch `batchIndex` (0, 1, 2, … per asset) is proven
+ * by the reading's path to its batch root, then one word holding the span (`fromTime << 64 | toTime`), then
+ * the batch leaf's path to a current peak. An anchor thus updates slots that already hold values (the
  * asset's log and one peak) instead of creating a slot per batch, which keeps its cost flat and low.
  * The batch's details (root, count, energy, time span) are in its {BatchAnchored} event.
  *
@@ -32,9 +34,9 @@ import {MerkleMountainRange} from "./MerkleMountainRange.sol";
  * the end of the last, and refuses revoked devices. The batch path keeps no per-reading state (it stays
  * cheap), so the relayer's batches are held to the same rules by disputes: anyone who proves two counted
  * inclusions of one device with the same `seq` or overlapping periods ({disputeDoubleCount}), or one
- * inclusion that should not count ({disputeInclusion}: another asset's reading, a device not active over
- * the period, a direct device's reading, a revoked device's reading anchored after the revocation grace),
- * has the surplus energy taken off the period's totals, and anchoring stops until the admin resumes it.
+ * inclusion that should not count ({disputeInclusion}: another asset's reading, a reading outside its batch's
+ * period, a device not active over the period, a direct device's reading, a revoked device's reading anchored
+ * after the revocation grace), has the surplus energy taken off the totals of the period its batch counted it in, and anchoring stops until the admin resumes it.
  */
 contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice One signed meter reading.
@@ -105,7 +107,17 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         WrongAsset,
         DeviceNotActive,
         DirectDevice,
-        LateAfterRevocation
+        LateAfterRevocation,
+        WrongPeriod
+    }
+
+    /// @dev An inclusion checked against its batch: its id, its copies in the batch, and the batch's time
+    /// span (committed in the batch's mountain leaf, so the totals it was counted in are known).
+    struct Proven {
+        bytes32 id;
+        uint256 copies;
+        uint64 fromTime;
+        uint64 toTime;
     }
 
     /// @dev Running totals of an asset for one period (`epoch = time / epochLength`).
@@ -327,7 +339,8 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /**
      * @notice Record the Merkle root of `count` readings of `assetId` checked off chain by the relayer.
      * @dev Constant cost whatever the batch size: the asset's log slot, one peak of its mountain range,
-     * one event. The totals count in the period of `fromTime` (the relayer batches by period). The contract
+     * one event. The totals count in the period of `fromTime` (the relayer batches by period); the span is
+     * committed in the batch's mountain leaf, so disputes take energy off that same period. The contract
      * keeps no per-root record, so it cannot refuse a root sent twice: the relayer sends each batch under a
      * single nonce and finds mined ones by their root's log (see the SDK's relayer).
      * @return batchIndex the batch's number among the asset's batches, the handle for {verifyReading}.
@@ -368,50 +381,55 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
      * two readings of a device with overlapping periods both counted; the surplus leaves the totals.
      * @dev Both inclusions must be proven and still counted. Of overlapping readings the one with the higher
      * `seq` is removed (the later claim over the same time); of two with the same `seq`, the one with more
-     * energy (on a tie: `b`). The removed reading's energy leaves the period of its own `periodStart` (where
-     * the relayer, which batches by period, counted it). A success suspends anchoring.
+     * energy (on a tie: `b`). The removed reading's energy leaves the period its batch was counted in (that of
+     * the batch's `fromTime`, whatever the reading's own period). A success suspends anchoring.
      * Signatures are not needed: an inclusion counted in the totals whether or not it was signed.
      */
     function disputeDoubleCount(Inclusion calldata a, Inclusion calldata b) external {
-        (bytes32 idA, uint256 copiesA) = _prove(a);
-        (bytes32 idB, uint256 copiesB) = _prove(b);
-        if (idA == idB) revert DisputeSameInclusion(idA);
+        Proven memory pa = _prove(a);
+        Proven memory pb = _prove(b);
+        if (pa.id == pb.id) revert DisputeSameInclusion(pa.id);
         Reading calldata ra = a.reading;
         Reading calldata rb = b.reading;
         bool sameSeq = ra.device == rb.device && ra.seq == rb.seq;
         bool overlap = ra.device == rb.device && ra.periodStart < rb.periodEnd && rb.periodStart < ra.periodEnd;
         if (!sameSeq && !overlap) revert DisputeNoConflict(ra.device, ra.seq, rb.device, rb.seq);
-        if (_removed[idA] == 2) revert DisputeInclusionRemoved(idA);
-        if (_removed[idB] == 2) revert DisputeInclusionRemoved(idB);
+        if (_removed[pa.id] == 2) revert DisputeInclusionRemoved(pa.id);
+        if (_removed[pb.id] == 2) revert DisputeInclusionRemoved(pb.id);
         bool removeA = sameSeq ? ra.energyWh > rb.energyWh : ra.seq > rb.seq;
+        DisputeKind kind = sameSeq ? DisputeKind.DuplicateSeq : DisputeKind.OverlappingPeriod;
         if (removeA) {
-            _remove(a, idA, copiesA, sameSeq ? DisputeKind.DuplicateSeq : DisputeKind.OverlappingPeriod);
+            _remove(a, pa, kind);
         } else {
-            _remove(b, idB, copiesB, sameSeq ? DisputeKind.DuplicateSeq : DisputeKind.OverlappingPeriod);
+            _remove(b, pb, kind);
         }
     }
 
     /**
      * @notice Show that an anchored reading should not count, and take it off the totals.
      * @dev Rules, in order: the same reading twice in its batch (a subtree that is its own sibling: all
-     * copies but one leave); another asset's reading in this asset's batch; a device not registered to
+     * copies but one leave); another asset's reading in this asset's batch; a reading the batch counted in
+     * another period than its own (its period not inside the batch's span, or starting in a later period
+     * than the batch's `fromTime`); a device not registered to
      * the asset and active over the reading's period; a device reporting directly whose reading's period
      * ends after it switched; a revoked device's reading in a batch from its {markRevocation} on. The
      * capacity rule is not disputable (the operator may lower a capacity later). A success suspends anchoring.
      */
     function disputeInclusion(Inclusion calldata x) external {
-        (bytes32 id, uint256 copies) = _prove(x);
-        uint8 state = _removed[id];
-        if (state == 2) revert DisputeInclusionRemoved(id);
+        Proven memory p = _prove(x);
+        uint8 state = _removed[p.id];
+        if (state == 2) revert DisputeInclusionRemoved(p.id);
         Reading calldata r = x.reading;
         DeviceLog memory d = _devices[r.device];
         DisputeKind kind;
-        if (copies > 1 && state == 0) {
-            _uncount(x, id, copies - 1, DisputeKind.DuplicateInBatch);
-            _removed[id] = 1;
+        if (p.copies > 1 && state == 0) {
+            _uncount(x, p, p.copies - 1, DisputeKind.DuplicateInBatch);
+            _removed[p.id] = 1;
             return;
         } else if (r.assetId != x.assetId) {
             kind = DisputeKind.WrongAsset;
+        } else if (!_inSpan(r, p)) {
+            kind = DisputeKind.WrongPeriod;
         } else if (!_activeOver(r)) {
             kind = DisputeKind.DeviceNotActive;
         } else if (d.directFrom != 0 && r.periodEnd > d.directFrom) {
@@ -419,9 +437,9 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         } else if (d.lateFromBatch != 0 && x.batchIndex + 1 >= d.lateFromBatch) {
             kind = DisputeKind.LateAfterRevocation;
         } else {
-            revert DisputeInclusionCountable(id);
+            revert DisputeInclusionCountable(p.id);
         }
-        _remove(x, id, copies, kind);
+        _remove(x, p, kind);
     }
 
     /// @notice Let relayers anchor again after a dispute suspended them (revoke the faulty one first). Admin only.
@@ -435,8 +453,9 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /**
      * @notice Prove that `reading` was in its asset's anchored batch `batchIndex`, signed by its device, and
      * that the device was registered and active for the asset over the reading's period.
-     * @param proof the reading's sibling path to its batch root, then the batch root's path to the peak of
-     * its mountain (as many nodes as that mountain's height, for the asset's current batch count)
+     * @param proof the reading's sibling path to its batch root, then the batch's span word
+     * (`fromTime << 64 | toTime`), then the batch leaf's path to the peak of its mountain (as many nodes as
+     * that mountain's height, for the asset's current batch count)
      * @dev Reverts with the reason instead of returning false, so a caller learns why a proof fails.
      */
     function verifyReading(
@@ -445,15 +464,10 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         bytes32[] calldata proof,
         uint256 batchIndex
     ) external view returns (bool) {
-        uint256 size = _logs[reading.assetId].batches;
-        if (batchIndex >= size) revert BatchUnknown(reading.assetId, batchIndex);
+        (uint256 spanAt, uint256 height, uint256 offset) = _place(reading.assetId, batchIndex, proof.length);
         bytes32 digest = _checkReading(reading, signature, reading.periodEnd);
-        (uint256 height, uint256 offset) = MerkleMountainRange.position(size, batchIndex);
-        if (proof.length < height) revert ReadingNotInBatch(reading.assetId, batchIndex);
-        uint256 split = proof.length - height;
-        bytes32 batchRoot = MerkleProof.processProofCalldata(proof[:split], leafOf(digest));
-        bytes32 peak = MerkleMountainRange.climb(batchRoot, proof[split:], offset);
-        if (peak != _peaks[reading.assetId][height]) revert ReadingNotInBatch(reading.assetId, batchIndex);
+        bytes32 batchRoot = MerkleProof.processProofCalldata(proof[:spanAt], leafOf(digest));
+        _climbToPeak(reading.assetId, batchIndex, batchRoot, proof, spanAt, height, offset);
         return true;
     }
 
@@ -517,7 +531,8 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
      * leaf and its place in the batch (up to mirror-image places of identical subtrees, the copies).
      */
     function inclusionId(Inclusion calldata x) external view returns (bytes32 id, uint256 copies) {
-        return _prove(x);
+        Proven memory p = _prove(x);
+        return (p.id, p.copies);
     }
 
     /// @notice 0: counted as anchored; 1: its duplicate copies were removed; 2: removed by a dispute.
@@ -545,7 +560,7 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         if (toTime > block.timestamp + maxClockSkew) revert BatchInFuture(toTime, block.timestamp + maxClockSkew);
         AssetLog memory log = _logs[assetId];
         batchIndex = log.batches;
-        MerkleMountainRange.append(_peaks[assetId], batchIndex, merkleRoot);
+        MerkleMountainRange.append(_peaks[assetId], batchIndex, _batchLeaf(merkleRoot, fromTime, toTime));
         log.batches = SafeCast.toUint40(batchIndex + 1);
         _count(assetId, log, fromTime / epochLength, totalEnergyWh, count);
         _logs[assetId] = log;
@@ -597,38 +612,78 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
         (valid,) = registry.isValidFor(r.device, r.assetId, r.periodStart, r.periodEnd);
     }
 
-    /// @dev Check `x`'s path to a current peak; returns its id and its number of copies in the batch
-    /// (2^k when k levels of the path have a sibling equal to the node itself).
-    function _prove(Inclusion calldata x) internal view returns (bytes32 id, uint256 copies) {
-        uint256 size = _logs[x.assetId].batches;
-        if (x.batchIndex >= size) revert BatchUnknown(x.assetId, x.batchIndex);
-        (uint256 height, uint256 offset) = MerkleMountainRange.position(size, x.batchIndex);
+    /// @dev A batch's leaf in its asset's mountain range: its root with its time span (48 bytes, so it is
+    /// never mistaken for an inner node, which hashes 64).
+    function _batchLeaf(bytes32 merkleRoot, uint64 fromTime, uint64 toTime) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(merkleRoot, fromTime, toTime));
+    }
+
+    /// @dev Where batch `batchIndex` of `assetId` sits: its mountain's height, its offset in it, and where the
+    /// span word is in a `length`-node proof (after the path in the batch, before the mountain's nodes).
+    function _place(bytes32 assetId, uint256 batchIndex, uint256 length)
+        internal
+        view
+        returns (uint256 spanAt, uint256 height, uint256 offset)
+    {
+        uint256 size = _logs[assetId].batches;
+        if (batchIndex >= size) revert BatchUnknown(assetId, batchIndex);
+        (height, offset) = MerkleMountainRange.position(size, batchIndex);
+        if (length <= height) revert ReadingNotInBatch(assetId, batchIndex);
+        spanAt = length - height - 1;
+    }
+
+    /// @dev Check that `batchRoot`, with the span word at `proof[spanAt]`, climbs the rest of `proof` from
+    /// `offset` to the current peak of height `height`; returns the span.
+    function _climbToPeak(
+        bytes32 assetId,
+        uint256 batchIndex,
+        bytes32 batchRoot,
+        bytes32[] calldata proof,
+        uint256 spanAt,
+        uint256 height,
+        uint256 offset
+    ) internal view returns (uint64 fromTime, uint64 toTime) {
+        uint256 span = uint256(proof[spanAt]);
+        if (span >> 128 != 0) revert ReadingNotInBatch(assetId, batchIndex);
+        (fromTime, toTime) = (uint64(span >> 64), uint64(span));
+        bytes32 peak = MerkleMountainRange.climb(_batchLeaf(batchRoot, fromTime, toTime), proof[spanAt + 1:], offset);
+        if (peak != _peaks[assetId][height]) revert ReadingNotInBatch(assetId, batchIndex);
+    }
+
+    /// @dev Check `x`'s path to a current peak; returns its id, its number of copies in the batch (2^k when
+    /// k levels of the path have a sibling equal to the node itself) and its batch's span.
+    function _prove(Inclusion calldata x) internal view returns (Proven memory p) {
         bytes32[] calldata proof = x.proof;
-        if (proof.length < height) revert ReadingNotInBatch(x.assetId, x.batchIndex);
-        uint256 split = proof.length - height;
+        (uint256 spanAt, uint256 height, uint256 offset) = _place(x.assetId, x.batchIndex, proof.length);
         bytes32 node = leafOf(hashReading(x.reading));
-        copies = 1;
-        for (uint256 i = 0; i < split; ++i) {
-            if (proof[i] == node) copies <<= 1;
+        p.copies = 1;
+        for (uint256 i = 0; i < spanAt; ++i) {
+            if (proof[i] == node) p.copies <<= 1;
             node = Hashes.commutativeKeccak256(node, proof[i]);
         }
-        bytes32 peak = MerkleMountainRange.climb(node, proof[split:], offset);
-        if (peak != _peaks[x.assetId][height]) revert ReadingNotInBatch(x.assetId, x.batchIndex);
-        id = keccak256(abi.encode(x.assetId, x.batchIndex, keccak256(abi.encodePacked(proof[:split]))));
+        (p.fromTime, p.toTime) = _climbToPeak(x.assetId, x.batchIndex, node, proof, spanAt, height, offset);
+        p.id = keccak256(abi.encode(x.assetId, x.batchIndex, keccak256(abi.encodePacked(proof[:spanAt]))));
+    }
+
+    /// @dev Whether the batch counted `r` in its own period: its period inside the batch's span, and starting
+    /// in the period of the batch's `fromTime` (where the batch's energy went).
+    function _inSpan(Reading calldata r, Proven memory p) internal view returns (bool) {
+        return r.periodStart >= p.fromTime && r.periodEnd <= p.toTime
+            && r.periodStart / epochLength == p.fromTime / epochLength;
     }
 
     /// @dev Take every still-counted copy of inclusion `x` off the totals, mark it removed.
-    function _remove(Inclusion calldata x, bytes32 id, uint256 copies, DisputeKind kind) internal {
-        uint256 left = _removed[id] == 1 ? 1 : copies;
-        _removed[id] = 2;
-        _uncount(x, id, left, kind);
+    function _remove(Inclusion calldata x, Proven memory p, DisputeKind kind) internal {
+        uint256 left = _removed[p.id] == 1 ? 1 : p.copies;
+        _removed[p.id] = 2;
+        _uncount(x, p, left, kind);
     }
 
-    /// @dev Subtract `copies` times the reading's energy from its period's totals (never below zero), record
-    /// the dispute and suspend anchoring.
-    function _uncount(Inclusion calldata x, bytes32 id, uint256 copies, DisputeKind kind) internal {
+    /// @dev Subtract `copies` times the reading's energy from the totals of the period its batch counted it
+    /// in (never below zero), record the dispute and suspend anchoring.
+    function _uncount(Inclusion calldata x, Proven memory p, uint256 copies, DisputeKind kind) internal {
         Reading calldata r = x.reading;
-        uint64 epoch = r.periodStart / epochLength;
+        uint64 epoch = p.fromTime / epochLength;
         uint256 energyWh = uint256(r.energyWh) * copies;
         AssetLog memory log = _logs[x.assetId];
         if (epoch == log.epoch) {
@@ -645,7 +700,7 @@ contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
             emit RelayingSuspendedSet(true);
         }
         emit ReadingDisputed(
-            x.assetId, r.device, id, r.seq, x.batchIndex, epoch, energyWh, copies, kind, msg.sender
+            x.assetId, r.device, p.id, r.seq, x.batchIndex, epoch, energyWh, copies, kind, msg.sender
         );
     }
 

@@ -1,6 +1,6 @@
 """The chain's record of anchored batches: ``ReadingOracle``'s ``BatchAnchored`` logs.
 
-The contract keeps only running totals and the peaks of each asset's mountain range of batch roots;
+The contract keeps only running totals and the peaks of each asset's mountain range of batches (root and span);
 a batch's root, index, reading count, energy and time span are in its log. The relayer finds its
 mined batches here (by asset and root, both indexed), and proofs rebuild the mountain range from them.
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from web3.contract import Contract
 
+from . import mmr
 from .reading import keccak256
 
 BATCH_ANCHORED_TOPIC = keccak256(b"BatchAnchored(bytes32,bytes32,uint256,uint32,uint96,uint64,uint64)")
@@ -29,6 +30,11 @@ class AnchoredBatch:
     from_time: int
     to_time: int
     block_number: int
+
+    @property
+    def leaf(self) -> bytes:
+        """This batch's leaf in its asset's mountain range (root and span)."""
+        return mmr.leaf(self.merkle_root, self.from_time, self.to_time)
 
 
 def _decode(oracle: Contract, raw: Any) -> AnchoredBatch:

@@ -6,8 +6,9 @@ proof of a reading that should not count, can show it on chain (``disputeDoubleC
 ``disputeInclusion``). The surplus energy then leaves the period's totals and anchoring stops.
 
 A proof goes stale when its batch's mountain merges into a higher one, so only the reading's path to its
-batch root is kept from the proof (as ``rwa oracle proof --json`` printed it); the mountain part is
-rebuilt from the chain's ``BatchAnchored`` logs when the dispute is sent.
+batch root and the batch's span word are kept from the proof (as ``rwa oracle proof --json`` printed it);
+the mountain part is rebuilt from the chain's ``BatchAnchored`` logs when the dispute is sent. The
+contract takes a removed reading off the period its batch was counted in, which the span word names.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .reading import Reading
 
 # ReadingOracle.DisputeKind, in declaration order.
 DISPUTE_KINDS = ("none", "duplicate-seq", "overlapping-period", "duplicate-in-batch", "wrong-asset",
-                 "device-not-active", "direct-device", "late-after-revocation")
+                 "device-not-active", "direct-device", "late-after-revocation", "wrong-period")
 
 
 class DisputeError(ValueError):
@@ -32,7 +33,8 @@ class DisputeError(ValueError):
 
 @dataclass(frozen=True)
 class Inclusion:
-    """A reading in batch ``batch_index`` of ``asset_id``, with its path to the batch root (no mountain part)."""
+    """A reading in batch ``batch_index`` of ``asset_id``, with its path to the batch root and then the batch's
+    span word (``mmr.span_word``; no mountain part)."""
 
     reading: Reading
     asset_id: bytes
@@ -49,16 +51,17 @@ class Inclusion:
             height, _ = mmr.position(count, index)
         except (KeyError, TypeError, ValueError) as error:
             raise DisputeError(f"not a reading proof: {error}") from None
-        if any(len(p) != 32 for p in proof) or len(proof) < height:
-            raise DisputeError("not a reading proof: path nodes must be 32 bytes, as many as its mountain needs")
+        if any(len(p) != 32 for p in proof) or len(proof) <= height:
+            raise DisputeError("not a reading proof: path nodes must be 32 bytes, a span word and as many as its "
+                               "mountain needs")
         return cls(reading, asset_id or reading.asset_id, index, tuple(proof[:len(proof) - height]))
 
-    def argument(self, roots: list[bytes]) -> tuple:
-        """The contract's ``Inclusion`` tuple, with the mountain path for the asset's current ``roots``."""
-        if self.batch_index >= len(roots):
+    def argument(self, leaves: list[bytes]) -> tuple:
+        """The contract's ``Inclusion`` tuple, with the mountain path for the asset's current batch ``leaves``."""
+        if self.batch_index >= len(leaves):
             raise DisputeError(f"batch {self.batch_index} of asset 0x{self.asset_id.hex()} is not anchored")
         return (self.reading.as_tuple(), self.asset_id, self.batch_index,
-                list(self.tree_path) + mmr.proof(roots, self.batch_index))
+                list(self.tree_path) + mmr.proof(leaves, self.batch_index))
 
 
 def conflict(a: Inclusion, b: Inclusion) -> str | None:
@@ -73,16 +76,16 @@ def conflict(a: Inclusion, b: Inclusion) -> str | None:
     return None
 
 
-def batch_roots(oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> list[bytes]:
-    """The asset's batch roots in anchoring order, checked against the chain's peaks."""
-    roots = [b.merkle_root for b in anchored_batches(oracle, asset_id, from_block=from_block)]
-    if mmr.peaks(roots) != oracle.functions.batchPeaks(asset_id).call():
+def mountain_leaves(oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> list[bytes]:
+    """The asset's batch leaves (root and span) in anchoring order, checked against the chain's peaks."""
+    leaves = [b.leaf for b in anchored_batches(oracle, asset_id, from_block=from_block)]
+    if mmr.peaks(leaves) != oracle.functions.batchPeaks(asset_id).call():
         raise DisputeError(f"the BatchAnchored logs from block {from_block} do not rebuild the asset's batches")
-    return roots
+    return leaves
 
 
 def _roots(oracle: Contract, *inclusions: Inclusion, from_block: int = 0) -> dict[bytes, list[bytes]]:
-    return {x.asset_id: batch_roots(oracle, x.asset_id, from_block=from_block) for x in inclusions}
+    return {x.asset_id: mountain_leaves(oracle, x.asset_id, from_block=from_block) for x in inclusions}
 
 
 def double_count_call(oracle: Contract, a: Inclusion, b: Inclusion, *, from_block: int = 0) -> Any:

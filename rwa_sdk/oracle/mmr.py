@@ -1,9 +1,11 @@
-"""The Merkle Mountain Range of an asset's batch roots, as ``MerkleMountainRange.sol`` keeps it.
+"""The Merkle Mountain Range of an asset's batches, as ``MerkleMountainRange.sol`` keeps it.
 
-The contract stores only the peaks; the leaves (batch roots, in anchoring order) are in the
-``BatchAnchored`` logs. From them this module rebuilds the peaks and the path from batch ``index`` to
-the peak of its mountain, which ``verifyReading`` takes after the reading's path to its batch root.
-Inner nodes hash their children in order (``keccak256(left ++ right)``), unlike the batch trees.
+The contract stores only the peaks. Each leaf is a batch's root with its time span (``leaf``), from the
+``BatchAnchored`` logs in anchoring order: the span is committed so that a dispute knows the period the
+batch was counted in. From the leaves this module rebuilds the peaks and the path from batch ``index`` to
+the peak of its mountain, which ``verifyReading`` takes after the reading's path to its batch root and the
+batch's ``span_word``. Inner nodes hash their children in order (``keccak256(left ++ right)``), unlike the
+batch trees.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def mountains(size: int) -> list[tuple[int, int]]:
             out.append((start, height))
             start += 1 << height
     return out
+
+
+def leaf(root: bytes, from_time: int, to_time: int) -> bytes:
+    """Batch ``root`` with its span as the contract appends it: ``keccak256(abi.encodePacked(root, from, to))``."""
+    return keccak256(root + from_time.to_bytes(8, "big") + to_time.to_bytes(8, "big"))
+
+
+def span_word(from_time: int, to_time: int) -> bytes:
+    """The proof node between the batch path and the mountain path: ``fromTime << 64 | toTime``."""
+    return (from_time << 64 | to_time).to_bytes(32, "big")
 
 
 def parent(left: bytes, right: bytes) -> bytes:

@@ -1,7 +1,7 @@
 """Proofs that ``ReadingOracle.verifyReading`` accepts, built from the store and the chain's logs.
 
-A proof is the reading's path to its batch root followed by the batch root's path to the peak of its mountain in the asset's mountain range. The store
-keeps the range's nodes, appended from the ``BatchAnchored`` logs as they come (O(1) amortised per
+A proof is the reading's path to its batch root, the batch's span word, then the batch leaf's path to the
+peak of its mountain in the asset's mountain range. The store keeps the range's nodes, appended from the ``BatchAnchored`` logs as they come (O(1) amortised per
 batch); a proof reads only its mountain's O(log n) nodes and checks the peaks against the chain's
 ``batchPeaks``, so it costs the same after a day or a year. The path in the batch comes from the
 batch's stored tree top and the few dozen readings under the siblings below it (``batch_tree.py``),
@@ -47,6 +47,32 @@ class ReadingProof:
         }
 
 
+@dataclass(frozen=True)
+class ClimbedPath:
+    """What a proof path shows, read as ``verifyReading`` reads it: the batch root it reaches, the batch's
+    span, and the peak its mountain climb ends on."""
+
+    batch_root: bytes
+    from_time: int
+    to_time: int
+    peak: bytes
+
+
+def climb_path(digest: bytes, path: list[bytes], batch_index: int, batch_count: int) -> ClimbedPath:
+    """Follow ``path`` from the reading ``digest`` as the contract does (for checks off chain)."""
+    height, offset = mmr.position(batch_count, batch_index)
+    span_at = len(path) - height - 1
+    if span_at < 0:
+        raise ProofNotFound(f"a path of {len(path)} nodes is too short for a mountain of height {height}")
+    span = int.from_bytes(path[span_at], "big")
+    if span >> 128:
+        raise ProofNotFound("the path's span word is not a batch's time span")
+    root = process_proof(leaf_of(digest), path[:span_at])
+    from_time, to_time = span >> 64, span & (2**64 - 1)
+    peak = mmr.climb(mmr.leaf(root, from_time, to_time), path[span_at + 1:], offset)
+    return ClimbedPath(root, from_time, to_time, peak)
+
+
 def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from_block: int = 0,
                   domain: ReadingDomain | None = None) -> ReadingProof:
     """The proof of reading ``seq`` of ``device``, against the chain's current batches of its asset.
@@ -73,9 +99,9 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     height, offset = mmr.position(count, batch.batch_index)
     wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
     nodes = store.mmr_nodes(batch.asset_id, wanted)
-    if nodes.get((0, batch.batch_index)) != batch.root:
-        raise ProofNotFound(f"batch {batch.batch_index} on chain has another root (reorg since it was anchored?)")
-    path = batch_path + [nodes[p] for p in wanted[1:]]
+    if nodes.get((0, batch.batch_index)) != mmr.leaf(batch.root, batch.from_time, batch.to_time):
+        raise ProofNotFound(f"batch {batch.batch_index} on chain has another root or span (reorg since it was anchored?)")
+    path = batch_path + [mmr.span_word(batch.from_time, batch.to_time)] + [nodes[p] for p in wanted[1:]]
     return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
 
 
@@ -110,7 +136,7 @@ def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int
         if start <= block:
             new = anchored_batches(oracle, asset_id, from_block=start, to_block=block)
             if [b.batch_index for b in new] == list(range(size, size + len(new))):
-                store.add_chain_roots(asset_id, size, [b.merkle_root for b in new], block)
+                store.add_chain_leaves(asset_id, size, [b.leaf for b in new], block)
                 size += len(new)
         count = oracle.functions.batchCount(asset_id).call(block_identifier=block)
         if size == count:
@@ -120,13 +146,13 @@ def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int
             mine = store.mmr_nodes(asset_id, tops)
             if [mine.get(t) for t in tops] == list(oracle.functions.batchPeaks(asset_id).call(block_identifier=block)):
                 return count
-        store.forget_chain_roots(asset_id)
+        store.forget_chain_leaves(asset_id)
     raise ProofNotFound(f"the BatchAnchored logs from block {from_block} do not rebuild the asset's {count} "
                         "batches (start earlier, or the node serves incomplete logs)")
 
 
-def asset_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> tuple[list[bytes], int]:
-    """All batch roots of ``asset_id`` at the latest block, and their count (O(n): for tools and tests;
-    proofs read only their mountain)."""
+def asset_leaves(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> tuple[list[bytes], int]:
+    """All batch leaves (``mmr.leaf``) of ``asset_id`` at the latest block, and their count (O(n): for tools
+    and tests; proofs read only their mountain)."""
     count = sync_roots(store, oracle, asset_id, from_block=from_block)
-    return store.chain_roots(asset_id)[0], count
+    return store.chain_leaves(asset_id)[0], count

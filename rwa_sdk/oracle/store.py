@@ -123,9 +123,9 @@ class ReadingStore(Protocol):
     def counts(self) -> dict[str, int]: ...
     def bind(self, binding: OracleBinding) -> None: ...
     def binding(self) -> OracleBinding | None: ...
-    def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]: ...
-    def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None: ...
-    def forget_chain_roots(self, asset_id: bytes) -> None: ...
+    def chain_leaves(self, asset_id: bytes) -> tuple[list[bytes], int]: ...
+    def add_chain_leaves(self, asset_id: bytes, first_index: int, leaves: Sequence[bytes], synced_block: int) -> None: ...
+    def forget_chain_leaves(self, asset_id: bytes) -> None: ...
     def close(self) -> None: ...
 
 
@@ -790,22 +790,23 @@ class SqlStore:
             return None
         return OracleBinding(int(meta["chain_id"]), bytes.fromhex(meta["genesis"]), meta["oracle"])
 
-    # -- copy of the chain's mountain range of batch roots (for proofs) -------------------------
-    def chain_roots(self, asset_id: bytes) -> tuple[list[bytes], int]:
-        """The asset's batch roots as last read from the chain's logs, and the block read up to (-1: never)."""
+    # -- copy of the chain's mountain range of batches (for proofs) -----------------------------
+    def chain_leaves(self, asset_id: bytes) -> tuple[list[bytes], int]:
+        """The asset's batch leaves (``mmr.leaf``: root and span) as last read from the chain's logs, and the
+        block read up to (-1: never)."""
         with self._lock:
-            roots = [bytes(r) for (r,) in self._execute(
+            leaves = [bytes(r) for (r,) in self._execute(
                 "SELECT hash FROM mmr_nodes WHERE asset=? AND height=0 ORDER BY idx", (asset_id,)).fetchall()]
-        return roots, self.chain_size(asset_id)[1]
+        return leaves, self.chain_size(asset_id)[1]
 
     def chain_size(self, asset_id: bytes) -> tuple[int, int]:
-        """How many batch roots of the asset the copy holds, and the block read up to (-1: never)."""
+        """How many batch leaves of the asset the copy holds, and the block read up to (-1: never)."""
         with self._lock:
             row = self._execute("SELECT size, synced_block FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
         return (row[0], row[1]) if row else (0, -1)
 
     def mmr_nodes(self, asset_id: bytes, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """Nodes of the asset's mountain range by (height, index at that height); height 0 are batch roots."""
+        """Nodes of the asset's mountain range by (height, index at that height); height 0 are batch leaves."""
         out = {}
         with self._lock:
             for height, idx in positions:
@@ -815,16 +816,16 @@ class SqlStore:
                     out[(height, idx)] = bytes(row[0])
         return out
 
-    def add_chain_roots(self, asset_id: bytes, first_index: int, roots: Sequence[bytes], synced_block: int) -> None:
-        """Append roots ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``, and
+    def add_chain_leaves(self, asset_id: bytes, first_index: int, leaves: Sequence[bytes], synced_block: int) -> None:
+        """Append leaves ``first_index``, ``first_index + 1``, … read from the logs up to ``synced_block``, and
         the inner nodes they complete (each append costs O(1) amortised; proofs then read O(log n) nodes)."""
         from .mmr import parent
 
         with self._write() as cur:
             row = cur.execute("SELECT size FROM chain_sync WHERE asset=?", (asset_id,)).fetchone()
             size = row[0] if row else 0
-            if roots and first_index != size:
-                raise StoreError(f"roots from {first_index} appended to a copy of {size}")
+            if leaves and first_index != size:
+                raise StoreError(f"leaves from {first_index} appended to a copy of {size}")
             made: dict[tuple[int, int], bytes] = {}
 
             def node(height: int, idx: int) -> bytes:
@@ -833,8 +834,8 @@ class SqlStore:
                 return bytes(cur.execute("SELECT hash FROM mmr_nodes WHERE asset=? AND height=? AND idx=?",
                                          (asset_id, height, idx)).fetchone()[0])
 
-            for i, root in enumerate(roots):
-                height, idx, h = 0, first_index + i, root
+            for i, leaf in enumerate(leaves):
+                height, idx, h = 0, first_index + i, leaf
                 made[(0, idx)] = h
                 while idx & 1:
                     h = parent(node(height, idx - 1), h)
@@ -844,9 +845,9 @@ class SqlStore:
                             [(asset_id, hgt, idx, h) for (hgt, idx), h in made.items()])
             cur.execute("INSERT INTO chain_sync (asset, size, synced_block) VALUES (?,?,?) ON CONFLICT (asset)"
                         " DO UPDATE SET size=excluded.size, synced_block=excluded.synced_block",
-                        (asset_id, size + len(roots), synced_block))
+                        (asset_id, size + len(leaves), synced_block))
 
-    def forget_chain_roots(self, asset_id: bytes) -> None:
+    def forget_chain_leaves(self, asset_id: bytes) -> None:
         """Drop the copy (it no longer matches the chain, e.g. after a reorg): it is read again."""
         with self._write() as cur:
             cur.execute("DELETE FROM mmr_nodes WHERE asset=?", (asset_id,))

@@ -21,10 +21,10 @@ def test_property_stored_nodes_give_the_peaks_and_paths_of_the_full_range(tmp_pa
         leaves: list[bytes] = []
         for n in chunks:  # appended as logs arrive, a few at a time
             new = [keccak256(len(leaves).to_bytes(4, "big") + bytes([i])) for i in range(n)]
-            store.add_chain_roots(ASSET, len(leaves), new, len(leaves))
+            store.add_chain_leaves(ASSET, len(leaves), new, len(leaves))
             leaves += new
         size = len(leaves)
-        assert store.chain_size(ASSET)[0] == size and store.chain_roots(ASSET)[0] == leaves
+        assert store.chain_size(ASSET)[0] == size and store.chain_leaves(ASSET)[0] == leaves
         tops = [(h, first >> h) for first, h in mmr.mountains(size)]
         nodes = store.mmr_nodes(ASSET, tops)
         assert [nodes[t] for t in tops] == mmr.peaks(leaves)
@@ -44,7 +44,7 @@ def test_appending_roots_out_of_order_is_refused(tmp_path):
     from rwa_sdk.oracle.store import StoreError
 
     store = SqliteStore(tmp_path / "m.db")
-    store.add_chain_roots(ASSET, 0, [b"\x01" * 32], 5)
+    store.add_chain_leaves(ASSET, 0, [b"\x01" * 32], 5)
     with pytest.raises(StoreError):
-        store.add_chain_roots(ASSET, 3, [b"\x02" * 32], 6)
+        store.add_chain_leaves(ASSET, 3, [b"\x02" * 32], 6)
     store.close()

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from rwa_sdk.oracle import mmr
 from rwa_sdk.oracle.batch_log import anchored_batches
 from rwa_sdk.oracle.ingest import (
     Ingestor,
@@ -14,7 +15,7 @@ from rwa_sdk.oracle.ingest import (
     Status,
     reading_item,
 )
-from rwa_sdk.oracle.proof import ProofNotFound, asset_roots, reading_proof
+from rwa_sdk.oracle.proof import ProofNotFound, asset_leaves, reading_proof
 from rwa_sdk.oracle.reading import DeviceSigner
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
 from rwa_sdk.oracle.store import (
@@ -211,16 +212,19 @@ def test_the_stores_copy_of_batch_roots_follows_the_chain_through_a_reorg(pipeli
     def anchor(root):
         chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_B, root, 1, 1, t - 10, t), sender=oracle_world.relayer)
 
+    def leaves(*bytes_):
+        return [mmr.leaf(bytes([b]) * 32, t - 10, t) for b in bytes_]
+
     anchor(b"\x0a" * 32)
     snapshot = chain.snapshot()
     anchor(b"\x0b" * 32)
-    assert asset_roots(store, oracle_world.oracle, ASSET_B) == ([b"\x0a" * 32, b"\x0b" * 32], 2)
-    assert store.chain_roots(ASSET_B) == ([b"\x0a" * 32, b"\x0b" * 32], chain.w3.eth.block_number)
+    assert asset_leaves(store, oracle_world.oracle, ASSET_B) == (leaves(0x0a, 0x0b), 2)
+    assert store.chain_leaves(ASSET_B) == (leaves(0x0a, 0x0b), chain.w3.eth.block_number)
     chain.revert(snapshot)  # the block holding 0x0b.. is gone; another batch takes its place
     anchor(b"\x0c" * 32)
     anchor(b"\x0d" * 32)
-    assert asset_roots(store, oracle_world.oracle, ASSET_B) == ([b"\x0a" * 32, b"\x0c" * 32, b"\x0d" * 32], 3)
-    assert store.chain_roots(ASSET_B)[0] == [b"\x0a" * 32, b"\x0c" * 32, b"\x0d" * 32]
+    assert asset_leaves(store, oracle_world.oracle, ASSET_B) == (leaves(0x0a, 0x0c, 0x0d), 3)
+    assert store.chain_leaves(ASSET_B)[0] == leaves(0x0a, 0x0c, 0x0d)
 
 
 def test_relayer_restart_recognises_mined_batch(pipeline, oracle_world, chain, tmp_path):

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from rwa_sdk.oracle import batch_tree, mmr
-from rwa_sdk.oracle.merkle import MerkleTree, leaf_of, process_proof
-from rwa_sdk.oracle.proof import ProofNotFound, reading_proof
+from rwa_sdk.oracle.merkle import MerkleTree
+from rwa_sdk.oracle.proof import ProofNotFound, climb_path, reading_proof
 from rwa_sdk.oracle.reading import Reading, ReadingDomain, keccak256
 from rwa_sdk.oracle.store import open_store
 
@@ -17,7 +17,7 @@ DOMAIN = ReadingDomain(31337, "0x" + "77" * 20)
 
 
 class FakeOracle:
-    """The chain's two views a proof reads (``batchCount``, ``batchPeaks``), from known batch roots."""
+    """The chain's two views a proof reads (``batchCount``, ``batchPeaks``), from known batch leaves."""
 
     def __init__(self, roots: list[bytes]):
         self.w3 = SimpleNamespace(eth=SimpleNamespace(block_number=1))
@@ -42,16 +42,16 @@ def anchored_store(location: str, n: int, *, with_top: bool = True, batches_befo
     extra = {"leaf_ranks": batch_tree.ranks(tree, digests), "tree_top": batch_tree.top(tree)} if with_top else {}
     batch = store.create_batch(ASSET, tree.root, [p.id for p in pending], 0, 1_000, 2_000, 1, **extra)
     store.mark_anchored({batch: batches_before}, 1)
-    roots = [keccak256(bytes([i])) for i in range(batches_before)] + [tree.root] + [keccak256(b"later")]
-    store.add_chain_roots(ASSET, 0, roots, 1)
+    roots = [keccak256(bytes([i])) for i in range(batches_before)] + [mmr.leaf(tree.root, 1_000, 2_000)] \
+        + [keccak256(b"later")]
+    store.add_chain_leaves(ASSET, 0, roots, 1)
     return store, rs, tree, roots, batches_before
 
 
 def verifies(proof, tree: MerkleTree, roots: list[bytes], index: int) -> bool:
-    batch_path_len = len(proof.proof) - mmr.position(len(roots), index)[0]
-    root = process_proof(leaf_of(DOMAIN.digest(proof.reading)), proof.proof[:batch_path_len])
-    peak = mmr.climb(root, proof.proof[batch_path_len:], mmr.position(len(roots), index)[1])
-    return root == tree.root and peak in mmr.peaks(roots)
+    climbed = climb_path(DOMAIN.digest(proof.reading), proof.proof, index, len(roots))
+    return (climbed.batch_root, climbed.from_time, climbed.to_time) == (tree.root, 1_000, 2_000) \
+        and climbed.peak in mmr.peaks(roots)
 
 
 @pytest.mark.parametrize("with_top", [True, False])
@@ -179,8 +179,8 @@ def test_a_layout_3_store_is_migrated_with_every_reading_and_batch(store_locatio
         assert [o.value for o in store.insert_readings([(new, b"t" * 65, b"")])] == ["inserted"]
         assert store.find_reading(new.device, 2).id > max(store.find_reading(r.device, 1).id for r in rs)
         # a migrated batch keeps no tree top: its proofs hash the whole batch again
-        roots = [tree.root]
-        store.add_chain_roots(ASSET, 0, roots, 1)
+        roots = [mmr.leaf(tree.root, 1_000, 2_000)]
+        store.add_chain_leaves(ASSET, 0, roots, 1)
         proof = reading_proof(store, FakeOracle(roots), rs[7].device, 1, domain=DOMAIN)
         assert verifies(proof, tree, roots, 0)
     finally:

@@ -45,9 +45,10 @@ def _anchor(chain, world, asset, readings, sender=None):
 
 
 def _path(world, asset, tree, reading, index):
-    """The reading's path to its batch root, then the batch root's path to its peak (from the logs)."""
-    roots = [b.merkle_root for b in anchored_batches(world.oracle, asset)]
-    return tree.proof(world.domain.digest(reading)) + mmr.proof(roots, index)
+    """The reading's path to its batch root, the batch's span, then the batch leaf's path to its peak (from the logs)."""
+    batches = anchored_batches(world.oracle, asset)
+    span = mmr.span_word(batches[index].from_time, batches[index].to_time)
+    return tree.proof(world.domain.digest(reading)) + [span] + mmr.proof([b.leaf for b in batches], index)
 
 
 def _verify(chain, world, reading, signature, proof, batch_index):
@@ -336,7 +337,7 @@ def test_anchor_records_batch_totals_and_event(chain, oracle_world):
     start, end = min(r.period_start for r in readings), max(r.period_end for r in readings)
     assert (event["assetId"], event["merkleRoot"], index) == (ASSET_A, tree.root, 0)
     assert (event["count"], event["totalEnergyWh"], event["fromTime"], event["toTime"]) == (5, energy, start, end)
-    assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == [tree.root]
+    assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == [mmr.leaf(tree.root, start, end)]
     assert tuple(oracle_world.oracle.functions.totals(ASSET_A, start // 86_400).call()) == (energy, 5)
 
 
@@ -374,7 +375,8 @@ def test_property_any_anchor_sequence_keeps_every_batch_provable(session_chain, 
             assert index == len(anchored[asset])
             anchored[asset].append((r, world.domain.sign(r, device.key), tree))
         for asset, batches in anchored.items():
-            assert world.oracle.functions.batchPeaks(asset).call() == mmr.peaks([tree.root for _, _, tree in batches])
+            leaves = [mmr.leaf(tree.root, r.period_start, r.period_end) for r, _, tree in batches]
+            assert world.oracle.functions.batchPeaks(asset).call() == mmr.peaks(leaves)
             if batches:
                 index = data.draw(st.integers(0, len(batches) - 1))
                 r, sig, tree = batches[index]
@@ -397,7 +399,7 @@ def test_batch_peaks_match_the_python_mountain_range(chain, oracle_world):
     roots = [bytes([i + 1]) * 32 for i in range(13)]
     for n, root in enumerate(roots, start=1):
         chain.transact(oracle_world.oracle.functions.anchorBatch(ASSET_A, root, 1, 1, t - 10, t), sender=oracle_world.relayer)
-        assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == mmr.peaks(roots[:n])
+        assert oracle_world.oracle.functions.batchPeaks(ASSET_A).call() == mmr.peaks([mmr.leaf(r, t - 10, t) for r in roots[:n]])
     assert [b.merkle_root for b in anchored_batches(oracle_world.oracle, ASSET_A)] == roots
     in_small_ranges = anchored_batches(oracle_world.oracle, ASSET_A, chunk_blocks=3)
     assert in_small_ranges == anchored_batches(oracle_world.oracle, ASSET_A)
@@ -414,6 +416,21 @@ def test_every_reading_of_a_batch_verifies_on_chain(chain, oracle_world, size):
     for i in picks:
         proof = _path(oracle_world, ASSET_A, tree, readings[i], index)
         assert _verify(chain, oracle_world, readings[i], sigs[i], proof, index) is True
+
+
+def test_proof_with_another_span_word_does_not_verify(chain, oracle_world):
+    """The batch's span is committed in its mountain leaf: a proof cannot claim another period for it."""
+    readings, sigs = _batch(oracle_world, chain, 3)
+    tree, index, _ = _anchor(chain, oracle_world, ASSET_A, readings)
+    proof = _path(oracle_world, ASSET_A, tree, readings[1], index)
+    at = len(proof) - 1 - mmr.position(index + 1, index)[0]
+    start, end = min(r.period_start for r in readings), max(r.period_end for r in readings)
+    assert proof[at] == mmr.span_word(start, end)
+    for word in (mmr.span_word(start - 86_400, end), mmr.span_word(start, end + 1), b"\x01" + proof[at][1:]):
+        with pytest.raises(errors.ReadingNotInBatch):
+            _verify(chain, oracle_world, readings[1], sigs[1], proof[:at] + [word] + proof[at + 1:], index)
+    with pytest.raises(errors.ReadingNotInBatch):
+        _verify(chain, oracle_world, readings[1], sigs[1], proof[:at] + proof[at + 1:], index)
 
 
 def test_readings_of_every_batch_verify_as_the_mountain_range_grows(chain, oracle_world):

@@ -68,12 +68,17 @@ class World:
 
     def anchor(self, readings: list[Reading], asset: bytes = ASSET) -> list[Inclusion]:
         """Anchor ``readings`` as one batch exactly as given (the relayer's word for count and energy)."""
+        start, end = min(r.period_start for r in readings), max(r.period_end for r in readings)
+        return self.anchor_as(readings, start, end, asset)
+
+    def anchor_as(self, readings: list[Reading], from_time: int, to_time: int, asset: bytes = ASSET) -> list[Inclusion]:
+        """Anchor ``readings`` as one batch under the time span the relayer states (true or not)."""
         tree = RawTree([leaf_of(self.contracts.domain.digest(r)) for r in readings])
         fn = self.oracle.functions.anchorBatch(
-            asset, tree.root, len(readings), sum(r.energy_wh for r in readings),
-            min(r.period_start for r in readings), max(r.period_end for r in readings))
+            asset, tree.root, len(readings), sum(r.energy_wh for r in readings), from_time, to_time)
         index = self.chain.transact(fn, sender=self.relayer).events(self.oracle, "BatchAnchored")[0]["batchIndex"]
-        return [Inclusion(r, asset, index, tree.path(i)) for i, r in enumerate(readings)]
+        span = (mmr.span_word(from_time, to_time),)
+        return [Inclusion(r, asset, index, tree.path(i) + span) for i, r in enumerate(readings)]
 
     def resume(self) -> None:
         self.chain.transact(self.oracle.functions.resumeRelaying(), sender=self.admin)
@@ -96,11 +101,15 @@ class World:
         today = self.chain.timestamp() // DAY
         return self.oracle.functions.periodEnergyWh(asset, (today - 40) * DAY, (today + 2) * DAY).call()
 
+    def day_energy(self, day: int, asset: bytes = ASSET) -> int:
+        """The energy counted for ``asset`` in day ``day`` (a period: the oracle's epochs are days here)."""
+        return self.oracle.functions.periodEnergyWh(asset, day * DAY, (day + 1) * DAY).call()
+
     def proof_json(self, x: Inclusion) -> dict:
         """What ``rwa oracle proof --json`` prints for an inclusion (its mountain path at today's count)."""
         count = self.oracle.functions.batchCount(x.asset_id).call()
-        from rwa_sdk.oracle.dispute import batch_roots
-        path = list(x.tree_path) + mmr.proof(batch_roots(self.oracle, x.asset_id), x.batch_index)
+        from rwa_sdk.oracle.dispute import mountain_leaves
+        path = list(x.tree_path) + mmr.proof(mountain_leaves(self.oracle, x.asset_id), x.batch_index)
         return {"reading": x.reading.to_json(), "signature": "0x", "proof": ["0x" + p.hex() for p in path],
                 "batchIndex": x.batch_index, "batchCount": count}
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rwa_sdk import errors
+from rwa_sdk.oracle import mmr
 from rwa_sdk.oracle.dispute import Inclusion, conflict, disputed
 
 from .onchain_world import ASSET, CAPACITY_W, DAY, OTHER_ASSET, world  # noqa: F401  (fixture)
@@ -59,8 +60,6 @@ def test_onchain_direct_readings_anchored_again_are_taken_off_by_a_dispute(world
 def test_onchain_batch_anchored_twice_is_disputable_once_and_suspends_the_relayer(world, chain):
     dev = world.devices[0]
     start = _hours_ago(chain, 10)
-    if start // DAY != (start + 3 * 3_600 - 1) // DAY:
-        start -= 3 * 3_600  # the three readings in one day's period, as the relayer batches them
     readings = [world.reading(dev, seq, start + 3_600 * (seq - 1)) for seq in range(1, 4)]
     first, again = world.anchor(readings), world.anchor(readings)
     assert world.energy() == 120
@@ -82,6 +81,65 @@ def test_onchain_batch_anchored_twice_is_disputable_once_and_suspends_the_relaye
     assert world.oracle.functions.disputeCount().call() == 3
     chain.transact(world.oracle.functions.resumeRelaying(), sender=world.admin)
     world.anchor([world.reading(dev, 9, start + 9 * 3_600)])
+
+
+def _midnight_hours_ago(chain, hours: int) -> int:
+    """The start of today's period, at least ``hours`` in the past (the chain is moved on if need be), so a
+    test's readings fall in one day's period, as the relayer batches them."""
+    if chain.timestamp() % DAY < hours * 3_600:
+        chain.mine(hours * 3_600)
+    return chain.timestamp() // DAY * DAY
+
+
+def test_onchain_copy_in_a_batch_across_midnight_is_disputed_off_the_day_it_was_counted_in(world, chain):
+    """A batch from 22:00 to 01:00 counts in its first day. Its copy of the 00:00 reading must leave that
+    day's total, not the next day's (where nothing of it was counted): the totals come back to the distinct
+    readings whatever day the disputed reading itself starts in."""
+    dev = world.devices[2]
+    midnight = _midnight_hours_ago(chain, 2)
+    day = midnight // DAY
+    late, later, past_midnight = (world.reading(dev, seq, midnight + 3_600 * (seq - 3)) for seq in (1, 2, 3))
+    batch = world.anchor([past_midnight, late, past_midnight, later])  # the copies apart, not siblings
+    assert (world.day_energy(day - 1), world.day_energy(day)) == (80, 0)
+    world.dispute_pair(batch[0], batch[2])
+    assert (world.day_energy(day - 1), world.day_energy(day)) == (60, 0)
+    assert world.energy() == 60  # each distinct reading once
+    # the reading of the next day was counted in the wrong period: anyone can take it off
+    events = disputed(world.dispute_one(batch[0]), world.oracle)
+    assert [(e["kind"], e["epoch"], e["energyWh"]) for e in events] == [("wrong-period", day - 1, 20)]
+    assert (world.day_energy(day - 1), world.day_energy(day)) == (40, 0)
+    for x in (batch[1], batch[3]):  # the readings of the batch's own day stay counted
+        with pytest.raises(errors.DisputeInclusionCountable):
+            world.dispute_one(x)
+
+
+def test_onchain_span_the_relayer_misstates_makes_its_readings_disputable(world, chain):
+    """A relayer says a batch covers yesterday while its readings are today's: the span is committed with
+    the root, so the readings are disputable as counted in another period, and only from that period."""
+    dev = world.devices[2]
+    midnight = _midnight_hours_ago(chain, 2)
+    today = [world.reading(dev, seq, midnight + 3_600 * (seq - 1)) for seq in (1, 2)]
+    batch = world.anchor_as(today, midnight - 7_200, midnight - 3_600)
+    assert (world.day_energy(midnight // DAY - 1), world.day_energy(midnight // DAY)) == (40, 0)
+    for x in batch:
+        assert [e["kind"] for e in disputed(world.dispute_one(x), world.oracle)] == ["wrong-period"]
+    assert world.energy() == 0
+
+
+def test_onchain_proof_that_misstates_its_batch_span_is_refused(world, chain):
+    """The span word is part of the batch's leaf: a disputer cannot name another period (to take energy
+    off a day the batch never counted in), nor pass a word that is not a span."""
+    dev = world.devices[2]
+    start = _hours_ago(chain, 6)
+    (x,) = world.anchor([world.reading(dev, 1, start)])
+    assert x.tree_path[-1] == mmr.span_word(start, start + 3_600)
+    for word in (mmr.span_word(start - DAY, start + 3_600), mmr.span_word(start, start + 3_601), b"\xff" * 32):
+        forged = Inclusion(x.reading, ASSET, x.batch_index, x.tree_path[:-1] + (word,))
+        with pytest.raises(errors.ReadingNotInBatch):
+            world.dispute_one(forged)
+    with pytest.raises(errors.ReadingNotInBatch):  # without the span word at all
+        world.dispute_one(Inclusion(x.reading, ASSET, x.batch_index, x.tree_path[:-1]))
+    assert world.energy() == 20
 
 
 def test_onchain_reading_twice_in_one_batch_is_disputable(world, chain):
@@ -107,13 +165,13 @@ def test_onchain_reading_twice_in_one_batch_is_disputable(world, chain):
 
 
 def world_arg(world, x: Inclusion) -> tuple:
-    from rwa_sdk.oracle.dispute import batch_roots
-    return x.argument(batch_roots(world.oracle, x.asset_id))
+    from rwa_sdk.oracle.dispute import mountain_leaves
+    return x.argument(mountain_leaves(world.oracle, x.asset_id))
 
 
 def test_onchain_honest_batches_cannot_be_disputed(world, chain):
     dev, other = world.devices[0], world.devices[2]
-    start = _hours_ago(chain, 10)
+    start = _midnight_hours_ago(chain, 4)
     mine = world.anchor([world.reading(dev, s, start + 3_600 * s) for s in (1, 2)]
                         + [world.reading(other, 1, start + 3_600)])
     later = world.anchor([world.reading(dev, 3, start + 3 * 3_600)])

@@ -1,10 +1,12 @@
 """A dishonest relayer, direct submissions by random accounts, replays, overlapping periods, revocations
 and disputes, in any interleaving on Anvil.
 
-After every step the chain's totals equal the model's; after a watcher has disputed everything it can,
-Σ counted energy = Σ energy of the distinct valid readings: per device, the readings that may count
-(device active over the period, not a direct device's batched reading, not anchored late after a
-revocation), once per (device, seq), without overlapping periods (the lower seq wins)."""
+Batches may hold readings of several days and state any time span. After every step the chain's totals
+equal the model's in every day's period (a batch counts in the day of its stated start, a direct reading in
+its own); after a watcher has disputed everything it can, Σ counted energy = Σ energy of the distinct valid
+readings: per device, the readings that may count (device active over the period, counted in its own
+period, not a direct device's batched reading, not anchored late after a revocation), once per
+(device, seq), without overlapping periods (the lower seq wins)."""
 
 from __future__ import annotations
 
@@ -49,10 +51,19 @@ class Counted:
     def counted_copies(self) -> int:
         return {0: self.copies, 1: 1, 2: 0}[self.state]
 
+    def span(self) -> tuple[int, int]:
+        """The batch's stated span, from the span word that ends the inclusion's path."""
+        word = int.from_bytes(self.inclusion.tree_path[-1], "big")
+        return word >> 64, word & (2**64 - 1)
+
+
+def _day(t: int) -> int:
+    return t // DAY
+
 
 def _copies(x: Inclusion, digest: bytes) -> int:
     node, copies = leaf_of(digest), 1
-    for sibling in x.tree_path:
+    for sibling in x.tree_path[:-1]:  # the last node is the batch's span word
         if sibling == node:
             copies *= 2
         node = hash_pair(node, sibling)
@@ -71,7 +82,9 @@ def test_onchain_stateful_counted_energy_equals_distinct_valid_readings(world, c
             self.devices = []
             for signer in w.devices[:3]:
                 info = w.contracts.registry.functions.getDevice(signer.checksum).call()
-                self.devices.append(DeviceModel(signer, cursor=now - 12 * 3_600, activated_at=info[3]))
+                # readings start before the last midnight, so batches often hold two days
+                cursor = min(now - 12 * 3_600, _day(now) * DAY - 3 * 3_600)
+                self.devices.append(DeviceModel(signer, cursor=cursor, activated_at=info[3]))
             self.pool = []  # (device index, reading) generated so far
             self.counted: dict[tuple, Counted] = {}
             self.direct_energy = 0
@@ -97,19 +110,20 @@ def test_onchain_stateful_counted_energy_equals_distinct_valid_readings(world, c
 
         # -- a relayer anchors anything: fresh readings, replays, copies in one batch -----------
         @precondition(lambda self: self.pool)
-        @rule(data=st.data())
-        def anchor(self, data):
+        @rule(data=st.data(), shift=st.sampled_from([0, 0, 0, -DAY, LENGTH]))
+        def anchor(self, data, shift):
             n = len(self.pool)  # mostly recent readings, so copies and overlaps of one device are common
             index = st.one_of(st.integers(max(0, n - 4), n - 1), st.integers(0, n - 1))
             picks = data.draw(st.lists(index, min_size=1, max_size=6))
             if self.suspended:
                 w.resume()
                 self.suspended = False
-            # any readings, copies included, but of one period: a batch counts in the period of its first
-            # reading's start, and a dispute takes a reading off its own period (docs/oracle.md)
-            epoch = self.pool[picks[0]][1].period_start // DAY
-            readings = [self.pool[i][1] for i in picks if self.pool[i][1].period_start // DAY == epoch]
-            for x in w.anchor(readings):
+            # any readings, copies and several days included, under the true span or a misstated start
+            readings = [self.pool[i][1] for i in picks]
+            start, end = min(r.period_start for r in readings), max(r.period_end for r in readings)
+            if start + shift >= end:
+                shift = 0
+            for x in w.anchor_as(readings, start + shift, end):
                 key = (x.asset_id, x.batch_index, x.tree_path)
                 if key not in self.counted:
                     self.counted[key] = Counted(x, _copies(x, w.contracts.domain.digest(x.reading)))
@@ -178,6 +192,9 @@ def test_onchain_stateful_counted_energy_equals_distinct_valid_readings(world, c
         def _countable(self, c: Counted) -> bool:
             r, x = c.inclusion.reading, c.inclusion
             dev = next(m for m in self.devices if m.signer.address == r.device)
+            start, end = c.span()
+            if not (start <= r.period_start and r.period_end <= end and _day(r.period_start) == _day(start)):
+                return False  # counted in another period than its own
             if r.period_start < dev.activated_at or (dev.revoked_at and r.period_end > dev.revoked_at):
                 return False
             if dev.direct_from and r.period_end > dev.direct_from:
@@ -223,15 +240,23 @@ def test_onchain_stateful_counted_energy_equals_distinct_valid_readings(world, c
                 assert all(a.period_end <= b.period_start for a, b in zip(readings, readings[1:]))
             assert w.energy() == sum(r.energy_wh for r in survivors)
             event(f"disputes after settling: {'some' if fns.disputeCount().call() else 'none'}")
+            days = {_day(c.span()[0]) for c in self.counted.values()}
+            event(f"batches counted in: {'several days' if len(days) > 1 else 'one day'}")
             event(f"direct readings counted: {'some' if self.direct_readings else 'none'}")
 
         @invariant()
-        def totals_match_the_model(self):
+        def totals_match_the_model_in_every_period(self):
             if not hasattr(self, "counted"):
                 return
-            expected = self.direct_energy + sum(c.inclusion.reading.energy_wh * c.counted_copies()
-                                                for c in self.counted.values())
-            assert w.energy() == expected
+            by_day: dict[int, int] = {}
+            for r in self.direct_readings:
+                by_day[_day(r.period_start)] = by_day.get(_day(r.period_start), 0) + r.energy_wh
+            for c in self.counted.values():
+                day = _day(c.span()[0])
+                by_day[day] = by_day.get(day, 0) + c.inclusion.reading.energy_wh * c.counted_copies()
+            days = {_day(r.period_start) for _, r in self.pool} | {_day(c.span()[0]) for c in self.counted.values()}
+            assert {d: w.day_energy(d) for d in days} == {d: by_day.get(d, 0) for d in days}
+            assert w.energy() == sum(by_day.values())
             assert fns.relayingSuspended().call() == self.suspended
 
     examples = settings.default.max_examples
