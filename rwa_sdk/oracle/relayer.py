@@ -44,6 +44,7 @@ from .store import BatchRecord, BatchStatus, OracleBinding, ReadingStore, Stored
 REVOKED_TOPIC = keccak256(b"DeviceRevoked(address,bytes32,uint48)")
 ROTATED_TOPIC = keccak256(b"DeviceKeyRotated(address,address,bytes32,uint48)")
 DIRECT_TOPIC = keccak256(b"DirectReportingEnabled(address,bytes32,uint48)")
+_FOLLOW_CURSOR = "revocations_block"  # the last block whose registry and oracle logs were read
 
 log = logging.getLogger("rwa_sdk.oracle.relayer")
 
@@ -302,27 +303,26 @@ class Relayer:
         A device that reports directly (``submitReading``) is retired from the batch path at its switch time,
         like a revoked key: its later readings in a batch would be counted twice, and are disputable."""
         latest = self.w3.eth.block_number
-        found = self._follow(self.registry.address, [REVOKED_TOPIC, ROTATED_TOPIC], "revocations_block", latest)
-        found.update(self._follow(self.oracle.address, [DIRECT_TOPIC], "direct_reporting_block", latest))
-        if found:
-            self.store.mark_revoked(found)
-        return len(found)
-
-    def _follow(self, address: str, topics: list[bytes], cursor_key: str, latest: int) -> dict[bytes, int]:
-        """device -> earliest time the logs of ``topics`` at ``address`` name (topic 1, time last in data)."""
-        cursor = self.store.meta(cursor_key) if hasattr(self.store, "meta") else None
+        cursor = self.store.meta(_FOLLOW_CURSOR) if hasattr(self.store, "meta") else None
         start = int(cursor) + 1 if cursor is not None else self.config.from_block
+        wanted = {(self.registry.address.lower(), REVOKED_TOPIC), (self.registry.address.lower(), ROTATED_TOPIC),
+                  (self.oracle.address.lower(), DIRECT_TOPIC)}
         found: dict[bytes, int] = {}
         for lo in range(start, latest + 1, self.config.log_chunk_blocks):
-            for raw in self.w3.eth.get_logs({"address": address, "fromBlock": lo,
+            for raw in self.w3.eth.get_logs({"address": [self.registry.address, self.oracle.address], "fromBlock": lo,
                                              "toBlock": min(lo + self.config.log_chunk_blocks - 1, latest),
-                                             "topics": [["0x" + t.hex() for t in topics]]}):
+                                             "topics": [["0x" + t.hex() for t in (REVOKED_TOPIC, ROTATED_TOPIC,
+                                                                                   DIRECT_TOPIC)]]}):
+                if (str(raw["address"]).lower(), bytes(raw["topics"][0])) not in wanted:
+                    continue  # an event of that name from the other contract
                 device = bytes(raw["topics"][1])[12:]  # the revoked device, a rotation's old key, a direct one
                 at = int.from_bytes(bytes(raw["data"])[-32:], "big")
                 found[device] = min(at, found.get(device, at))
         if start <= latest and hasattr(self.store, "set_meta"):
-            self.store.set_meta(cursor_key, str(latest))
-        return found
+            self.store.set_meta(_FOLLOW_CURSOR, str(latest))
+        if found:
+            self.store.mark_revoked(found)
+        return len(found)
 
     def _revoked_readings(self, rows: Sequence[StoredReading]) -> list[StoredReading]:
         revoked = self.store.revocations({r.reading.device for r in rows})

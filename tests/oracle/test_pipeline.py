@@ -26,6 +26,7 @@ from rwa_sdk.oracle.store import (
     open_store,
 )
 
+from ..security.test_ingest_rpc import CountingProvider
 from .conftest import ASSET_A, ASSET_B, CAPACITY_W, make_reading
 
 
@@ -546,6 +547,10 @@ def test_a_device_switched_to_direct_reporting_leaves_the_batch_path(oracle_worl
         anchored = [r.reading.seq for b in store.batches(BatchStatus.ANCHORED) if b.asset_id == ASSET_A
                     for r in store.batch_readings(b.id)]
         assert anchored == [1] and store.counts()["readings_dropped"] == 1
+        chain.mine(3)
+        with CountingProvider(relayer.w3) as rpc:  # registry and oracle logs in one query
+            assert relayer.follow_revocations() == 0
+        assert rpc.calls.count("eth_getLogs") == 1
         later = make_reading(dev, ASSET_A, 3, chain.timestamp(), energy_wh=1, length=10)
         assert ingestor.submit([reading_item(later, oracle_world.domain.sign(later, dev.key))])[0].status is Status.REJECTED
     finally:
