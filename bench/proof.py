@@ -1,7 +1,7 @@
 """Proof cost as the chain grows: one reading's proof at N anchored batches of its asset.
 
 Run by hand: PYTHONPATH=$PWD python bench/proof.py [--batches 1000000] [--readings 1000] [--samples 50]
-The store is filled as the relayer and ``sync_roots`` fill it (the batch with its leaf ranks and tree top,
+The store is filled as the relayer and ``sync_leaves`` fill it (the batch with its leaf ranks and tree top,
 ``add_chain_leaves`` in chunks, as logs arrive); the chain's two answers a proof needs (``batchCount``, ``batchPeaks``) come from the same
 leaves computed in Python, so only the store and the hashing are timed. Every proof is checked: the
 reading's path reaches its batch root and the batch root's path reaches the chain's peak.
@@ -27,7 +27,7 @@ DOMAIN = ReadingDomain(31337, "0x" + "cd" * 20)
 
 
 class FakeOracle:
-    """The two views ``sync_roots`` asks the chain for, answered from the leaves (synced: no logs needed)."""
+    """The two views ``sync_leaves`` asks the chain for, answered from the leaves (synced: no logs needed)."""
 
     def __init__(self, count: int, peaks: list[bytes], block: int):
         self.w3 = SimpleNamespace(eth=SimpleNamespace(block_number=block))

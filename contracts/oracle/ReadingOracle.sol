@@ -36,7 +36,8 @@ import {MerkleMountainRange} from "./MerkleMountainRange.sol";
  * inclusions of one device with the same `seq` or overlapping periods ({disputeDoubleCount}), or one
  * inclusion that should not count ({disputeInclusion}: another asset's reading, a reading outside its batch's
  * period, a device not active over the period, a direct device's reading, a revoked device's reading anchored
- * after the revocation grace), has the surplus energy taken off the totals of the period its batch counted it in, and anchoring stops until the admin resumes it.
+ * after the revocation grace), has the surplus energy taken off the totals of the period its batch counted it
+ * in, and anchoring stops until the admin resumes it.
  */
 contract ReadingOracle is AccessControl, EIP712, IEnergyOracle {
     /// @notice One signed meter reading.

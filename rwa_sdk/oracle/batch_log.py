@@ -1,8 +1,9 @@
 """The chain's record of anchored batches: ``ReadingOracle``'s ``BatchAnchored`` logs.
 
-The contract keeps only running totals and the peaks of each asset's mountain range of batches (root and span);
-a batch's root, index, reading count, energy and time span are in its log. The relayer finds its
-mined batches here (by asset and root, both indexed), and proofs rebuild the mountain range from them.
+The contract keeps only running totals and the peaks of each asset's mountain range of batches (each
+leaf a root with its span); a batch's root, index, reading count, energy and time span are in its log.
+The relayer finds its mined batches here (by asset and root, both indexed), and proofs rebuild the
+mountain range from them.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def mountain_leaves(oracle: Contract, asset_id: bytes, *, from_block: int = 0) -
     return leaves
 
 
-def _roots(oracle: Contract, *inclusions: Inclusion, from_block: int = 0) -> dict[bytes, list[bytes]]:
+def _leaves(oracle: Contract, *inclusions: Inclusion, from_block: int = 0) -> dict[bytes, list[bytes]]:
     return {x.asset_id: mountain_leaves(oracle, x.asset_id, from_block=from_block) for x in inclusions}
 
 
@@ -92,13 +92,13 @@ def double_count_call(oracle: Contract, a: Inclusion, b: Inclusion, *, from_bloc
     """The ``disputeDoubleCount`` call for two inclusions (paths rebuilt for the current batch counts)."""
     if conflict(a, b) is None:
         raise DisputeError("the readings share neither device and seq nor device and an overlapping period")
-    roots = _roots(oracle, a, b, from_block=from_block)
-    return oracle.functions.disputeDoubleCount(a.argument(roots[a.asset_id]), b.argument(roots[b.asset_id]))
+    leaves = _leaves(oracle, a, b, from_block=from_block)
+    return oracle.functions.disputeDoubleCount(a.argument(leaves[a.asset_id]), b.argument(leaves[b.asset_id]))
 
 
 def inclusion_call(oracle: Contract, x: Inclusion, *, from_block: int = 0) -> Any:
     """The ``disputeInclusion`` call for one inclusion that should not count."""
-    return oracle.functions.disputeInclusion(x.argument(_roots(oracle, x, from_block=from_block)[x.asset_id]))
+    return oracle.functions.disputeInclusion(x.argument(_leaves(oracle, x, from_block=from_block)[x.asset_id]))
 
 
 def disputed(sent: Any, oracle: Contract) -> list[dict[str, Any]]:

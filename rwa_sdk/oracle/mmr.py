@@ -47,6 +47,14 @@ def span_word(from_time: int, to_time: int) -> bytes:
     return (from_time << 64 | to_time).to_bytes(32, "big")
 
 
+def read_span_word(word: bytes) -> tuple[int, int]:
+    """``(fromTime, toTime)`` of a span word; ValueError for a word the contract refuses (2^128 or more)."""
+    span = int.from_bytes(word, "big")
+    if span >> 128:
+        raise ValueError("not a batch's time span")
+    return span >> 64, span & (2**64 - 1)
+
+
 def parent(left: bytes, right: bytes) -> bytes:
     """An inner node: its children hashed in order."""
     return keccak256(left + right)

@@ -1,8 +1,8 @@
 """Proofs that ``ReadingOracle.verifyReading`` accepts, built from the store and the chain's logs.
 
 A proof is the reading's path to its batch root, the batch's span word, then the batch leaf's path to the
-peak of its mountain in the asset's mountain range. The store keeps the range's nodes, appended from the ``BatchAnchored`` logs as they come (O(1) amortised per
-batch); a proof reads only its mountain's O(log n) nodes and checks the peaks against the chain's
+peak of its mountain in the asset's mountain range. The store keeps the range's nodes, appended from the
+``BatchAnchored`` logs as they come (O(1) amortised per batch); a proof reads only its mountain's O(log n) nodes and checks the peaks against the chain's
 ``batchPeaks``, so it costs the same after a day or a year. The path in the batch comes from the
 batch's stored tree top and the few dozen readings under the siblings below it (``batch_tree.py``),
 their digests hashed again from their fields. It is valid for the batch count it was built
@@ -64,11 +64,11 @@ def climb_path(digest: bytes, path: list[bytes], batch_index: int, batch_count: 
     span_at = len(path) - height - 1
     if span_at < 0:
         raise ProofNotFound(f"a path of {len(path)} nodes is too short for a mountain of height {height}")
-    span = int.from_bytes(path[span_at], "big")
-    if span >> 128:
-        raise ProofNotFound("the path's span word is not a batch's time span")
+    try:
+        from_time, to_time = mmr.read_span_word(path[span_at])
+    except ValueError:
+        raise ProofNotFound("the path's span word is not a batch's time span") from None
     root = process_proof(leaf_of(digest), path[:span_at])
-    from_time, to_time = span >> 64, span & (2**64 - 1)
     peak = mmr.climb(mmr.leaf(root, from_time, to_time), path[span_at + 1:], offset)
     return ClimbedPath(root, from_time, to_time, peak)
 
@@ -93,14 +93,15 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     batch_path = _batch_path(store, batch, stored, digest, domain)
     if process_proof(leaf_of(digest), batch_path) != batch.root:
         raise ProofNotFound("stored batch does not rebuild to its root (store corrupted, or another oracle's readings)")
-    count = sync_roots(store, oracle, batch.asset_id, from_block=from_block)
+    count = sync_leaves(store, oracle, batch.asset_id, from_block=from_block)
     if batch.batch_index >= count:
         raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
     height, offset = mmr.position(count, batch.batch_index)
     wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
     nodes = store.mmr_nodes(batch.asset_id, wanted)
     if nodes.get((0, batch.batch_index)) != mmr.leaf(batch.root, batch.from_time, batch.to_time):
-        raise ProofNotFound(f"batch {batch.batch_index} on chain has another root or span (reorg since it was anchored?)")
+        raise ProofNotFound(f"batch {batch.batch_index} on chain has another root or span "
+                            "(reorg since it was anchored?)")
     path = batch_path + [mmr.span_word(batch.from_time, batch.to_time)] + [nodes[p] for p in wanted[1:]]
     return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
 
@@ -124,7 +125,7 @@ def _batch_path(store: Any, batch: BatchRecord, stored: StoredReading, digest: b
         raise ProofNotFound(f"stored batch does not rebuild to its root (store corrupted): {exc}") from None
 
 
-def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> int:
+def sync_leaves(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> int:
     """Bring the store's copy of the asset's mountain range up to the latest block; returns the batch count.
 
     Only the logs of blocks not read yet are fetched; the copy's peaks (O(log n) nodes) are checked
@@ -154,5 +155,5 @@ def sync_roots(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int
 def asset_leaves(store: Any, oracle: Contract, asset_id: bytes, *, from_block: int = 0) -> tuple[list[bytes], int]:
     """All batch leaves (``mmr.leaf``) of ``asset_id`` at the latest block, and their count (O(n): for tools
     and tests; proofs read only their mountain)."""
-    count = sync_roots(store, oracle, asset_id, from_block=from_block)
+    count = sync_leaves(store, oracle, asset_id, from_block=from_block)
     return store.chain_leaves(asset_id)[0], count

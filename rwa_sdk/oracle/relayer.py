@@ -307,12 +307,12 @@ class Relayer:
         start = int(cursor) + 1 if cursor is not None else self.config.from_block
         wanted = {(self.registry.address.lower(), REVOKED_TOPIC), (self.registry.address.lower(), ROTATED_TOPIC),
                   (self.oracle.address.lower(), DIRECT_TOPIC)}
+        query = {"address": [self.registry.address, self.oracle.address],
+                 "topics": [sorted({"0x" + topic.hex() for _, topic in wanted})]}
         found: dict[bytes, int] = {}
         for lo in range(start, latest + 1, self.config.log_chunk_blocks):
-            for raw in self.w3.eth.get_logs({"address": [self.registry.address, self.oracle.address], "fromBlock": lo,
-                                             "toBlock": min(lo + self.config.log_chunk_blocks - 1, latest),
-                                             "topics": [["0x" + t.hex() for t in (REVOKED_TOPIC, ROTATED_TOPIC,
-                                                                                   DIRECT_TOPIC)]]}):
+            for raw in self.w3.eth.get_logs({**query, "fromBlock": lo,
+                                             "toBlock": min(lo + self.config.log_chunk_blocks - 1, latest)}):
                 if (str(raw["address"]).lower(), bytes(raw["topics"][0])) not in wanted:
                     continue  # an event of that name from the other contract
                 device = bytes(raw["topics"][1])[12:]  # the revoked device, a rotation's old key, a direct one

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from rwa_sdk import errors
+from rwa_sdk.oracle import mmr
 from rwa_sdk.oracle.dispute import Inclusion
 from rwa_sdk.oracle.merkle import hash_pair, leaf_of
 
@@ -53,8 +54,7 @@ class Counted:
 
     def span(self) -> tuple[int, int]:
         """The batch's stated span, from the span word that ends the inclusion's path."""
-        word = int.from_bytes(self.inclusion.tree_path[-1], "big")
-        return word >> 64, word & (2**64 - 1)
+        return mmr.read_span_word(self.inclusion.tree_path[-1])
 
 
 def _day(t: int) -> int:
