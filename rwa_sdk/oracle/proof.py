@@ -93,17 +93,24 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
     batch_path = _batch_path(store, batch, stored, digest, domain)
     if process_proof(leaf_of(digest), batch_path) != batch.root:
         raise ProofNotFound("stored batch does not rebuild to its root (store corrupted, or another oracle's readings)")
-    count = sync_leaves(store, oracle, batch.asset_id, from_block=from_block)
-    if batch.batch_index >= count:
-        raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
-    height, offset = mmr.position(count, batch.batch_index)
-    wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
-    nodes = store.mmr_nodes(batch.asset_id, wanted)
-    if nodes.get((0, batch.batch_index)) != mmr.leaf(batch.root, batch.from_time, batch.to_time):
-        raise ProofNotFound(f"batch {batch.batch_index} on chain has another root or span "
-                            "(reorg since it was anchored?)")
-    path = batch_path + [mmr.span_word(batch.from_time, batch.to_time)] + [nodes[p] for p in wanted[1:]]
-    return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
+    for _ in range(2):
+        count = sync_leaves(store, oracle, batch.asset_id, from_block=from_block)
+        if batch.batch_index >= count:
+            raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
+        height, offset = mmr.position(count, batch.batch_index)
+        peak = (height, batch.batch_index >> height)
+        wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
+        nodes = store.mmr_nodes(batch.asset_id, wanted + [peak])
+        if nodes.get((0, batch.batch_index)) != mmr.leaf(batch.root, batch.from_time, batch.to_time):
+            raise ProofNotFound(f"batch {batch.batch_index} on chain has another root or span "
+                                "(reorg since it was anchored?)")
+        path = batch_path + [mmr.span_word(batch.from_time, batch.to_time)] + [nodes.get(p, b"") for p in wanted[1:]]
+        # sync_leaves checked the peaks against the chain, not the nodes under them: climb before serving
+        if climb_path(digest, path, batch.batch_index, count).peak == nodes.get(peak):
+            return ReadingProof(stored.reading, stored.signature, path, batch.batch_index, count)
+        store.forget_chain_leaves(batch.asset_id)  # a damaged copy: read the logs again
+    raise ProofNotFound(f"the stored mountain of batch {batch.batch_index} does not climb to the chain's peak, "
+                        "even after reading the logs again")
 
 
 def _batch_path(store: Any, batch: BatchRecord, stored: StoredReading, digest: bytes,
