@@ -4,7 +4,8 @@ Run by hand: PYTHONPATH=$PWD python bench/ingest_server.py [--devices 2000] [--c
 1. core: ``Ingestor`` in process (static directory, SQLite FULL), 1,000 readings per call.
 2. daemon: ``python -m rwa_sdk.oracle run`` started on an Anvil where ``--devices`` devices are registered,
    fresh store, nothing cached: it learns the device set from the registry's events at start. Then
-   1,000-reading requests from 4 keep-alive connections, and 1-reading requests from 32.
+   1,000-reading requests from 4 keep-alive connections, and 1-reading requests from 64 (group commit
+   needs requests arriving together; ten million devices keep thousands in flight).
 3. cold start: ``--cold-devices`` more devices registered in bulk (batched eth_sendTransaction, blocks
    mined by hand), then the time the daemon takes from launch to serving.
 Each phase runs in two rounds, each followed by the core on the same number of readings, and the best
@@ -177,7 +178,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=2_000)
     parser.add_argument("--batched", type=int, default=40_000, help="readings sent in 1,000-reading requests")
     parser.add_argument("--single", type=int, default=8_000, help="readings sent one per request")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--cold-devices", type=int, default=100_000)
     args = parser.parse_args()
 

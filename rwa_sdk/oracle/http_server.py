@@ -217,7 +217,7 @@ class IngestServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        loop = _new_loop()
+        loop = new_event_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
@@ -485,7 +485,7 @@ class IngestServer:
             timer.cancel()
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop where installed (its socket and timer handling is C), else asyncio's."""
     try:
         import uvloop

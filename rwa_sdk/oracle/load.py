@@ -1,8 +1,9 @@
 """Load generator: pre-signed readings from N devices posted over real HTTP to a running ingest API.
 
 ``rwa oracle load`` and ``bench/ingest_http.py`` use it. Readings are signed before the clock starts
-(signing is the devices' work, not the daemon's), posted by ``clients`` keep-alive connections of
-one asyncio loop, ``per_request`` readings a request, until every reading was posted or ``max_s`` passed.
+(signing is the devices' work, not the daemon's), posted by ``clients`` keep-alive connections of one
+event loop (uvloop where installed, as the server's), ``per_request`` readings a request, until every
+reading was posted or ``max_s`` passed.
 Bounded in count and time; loopback only unless asked otherwise. The same readings also go through an
 in-process :class:`~.ingest.Ingestor` (static directory, temporary SQLite store) in the same run, so the
 HTTP figure comes with the reference it should be compared with.
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from .http_server import new_event_loop as _new_loop
 from .ingest import DeviceInfo, Ingestor, StaticDirectory, Status, reading_item
 from .reading import DeviceSigner, Reading, ReadingDomain
 
@@ -129,7 +131,7 @@ def post_load(urls: str | Sequence[str], items: Sequence[dict[str, Any]], *, per
 
     Each device is posted by one client only, in order (a device's readings arriving out of order would
     be refused: seqs must increase). Requests are built before the clock starts and the clients are one
-    asyncio loop on raw sockets, so the generator costs little next to the server it measures."""
+    event loop on raw sockets, so the generator costs little next to the server it measures."""
     targets = [urls] if isinstance(urls, str) else list(urls)
     if not allow_remote:
         for url in targets:
@@ -186,7 +188,8 @@ def post_load(urls: str | Sequence[str], items: Sequence[dict[str, Any]], *, per
         await asyncio.gather(*(client(k, began) for k in range(clients)))
 
     t0 = time.perf_counter()
-    asyncio.run(run_all())
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        runner.run(run_all())
     result.seconds = time.perf_counter() - t0
     return result
 
