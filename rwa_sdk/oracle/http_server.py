@@ -41,6 +41,7 @@ log = logging.getLogger("rwa_sdk.oracle.http")
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ~10,000 readings
 MAX_READINGS_PER_REQUEST = 10_000
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,30 @@ class ServerLimits:
 
 class _Busy(Exception):
     pass
+
+
+class _Deadlines:
+    """Per-connection deadlines, checked by one sweep every ``tick_s`` seconds: setting one costs a dict entry,
+    where a timer handle per request (armed and cancelled twice for every one-reading request) cost more than
+    parsing it. A deadline fires between its time and one tick later."""
+
+    def __init__(self, tick_s: float):
+        self.tick_s = tick_s
+        self._due: dict[Any, tuple[float, Callable[[], None]]] = {}
+
+    def set(self, key: Any, seconds: float, action: Callable[[], None]) -> None:
+        self._due[key] = (time.monotonic() + seconds, action)
+
+    def clear(self, key: Any) -> None:
+        self._due.pop(key, None)
+
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = time.monotonic()
+            for key, (due, action) in [item for item in self._due.items() if item[1][0] <= now]:
+                del self._due[key]
+                action()
 
 
 class _Committer:
@@ -194,6 +219,8 @@ class IngestServer:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server_address = self._sock.getsockname()
         self._committer = _Committer(ingestor, self.limits, self.metrics)
+        timeouts = (self.limits.header_timeout_s, self.limits.body_timeout_s, self.limits.idle_timeout_s)
+        self._deadlines = _Deadlines(min(0.25, max(0.01, min(timeouts) / 5)))
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="oracle-http-get")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
@@ -232,8 +259,10 @@ class IngestServer:
         server = await asyncio.start_server(self._client, sock=self._sock, limit=self.limits.max_header_bytes,
                                             backlog=self.limits.backlog)
         self._running.set()
+        sweeper = asyncio.ensure_future(self._deadlines.sweep())
         async with server:
             await self._stopped.wait()
+            sweeper.cancel()
             server.close()
             tasks = list(self._tasks)
             for task in tasks:  # open and keep-alive connections end now
@@ -270,13 +299,11 @@ class IngestServer:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        loop = asyncio.get_running_loop()
         transport = writer.transport
         try:
             first = True
             while True:
-                # a timer, not wait_for: one cheap handle per request instead of a task per read
-                timer = loop.call_later(limits.header_timeout_s if first else limits.idle_timeout_s, transport.abort)
+                self._deadlines.set(task, limits.header_timeout_s if first else limits.idle_timeout_s, transport.abort)
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
@@ -285,7 +312,7 @@ class IngestServer:
                     await self._write(writer, 431, {"error": "request headers too large"}, close=True)
                     return
                 finally:
-                    timer.cancel()
+                    self._deadlines.clear(task)
                 first = False
                 keep = await self._request(head, reader, writer)
                 if not keep:
@@ -297,6 +324,7 @@ class IngestServer:
         finally:
             self.connections -= 1
             self._tasks.discard(task)
+            self._deadlines.clear(task)
             try:
                 writer.close()
             except Exception:
@@ -353,23 +381,24 @@ class IngestServer:
             self.metrics.inc("http_refused_total", help_text="connections refused over the cap", why="body_bytes")
             raise _Response(503, {"error": "busy, retry"}, {"Retry-After": str(limits.retry_after_s)}, close=True)
         self._inflight_bytes += length
-        late = asyncio.Event()
+        late: list[bool] = []
 
         def too_slow() -> None:  # answer 408 and end the read the slow client holds open
-            late.set()
+            late.append(True)
             reader.feed_eof()
 
-        timer = asyncio.get_running_loop().call_later(limits.body_timeout_s, too_slow)
+        connection = asyncio.current_task()
+        self._deadlines.set(connection, limits.body_timeout_s, too_slow)
         try:
             try:
                 raw = await reader.readexactly(length)
             except (asyncio.IncompleteReadError, ConnectionError):
-                if late.is_set():
+                if late:
                     raise _Response(408, {"error": f"body not received within {limits.body_timeout_s:g}s"},
                                     close=True) from None
                 raise _Response(400, {"error": "body shorter than Content-Length"}, close=True) from None
             finally:
-                timer.cancel()
+                self._deadlines.clear(connection)
             items = self._items(raw)
             del raw
         finally:
@@ -464,10 +493,7 @@ class IngestServer:
         data = body.encode() if isinstance(body, str) else orjson.dumps(body)
         headers = headers or {}
         ctype = headers.pop("Content-Type", "application/json")
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = ""
+        phrase = _PHRASES.get(status, "")
         lines = [f"HTTP/1.1 {status} {phrase}", f"Content-Type: {ctype}", f"Content-Length: {len(data)}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         if close:

@@ -235,14 +235,24 @@ class _Client(asyncio.Protocol):
             self.waiter.set_exception(ConnectionError("connection closed"))
 
     async def request(self, data: bytes, timeout_s: float) -> tuple[int, bytes]:
-        self.waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = loop.call_later(timeout_s, _expire, waiter)  # one handle, not wait_for's task and futures
         self.transport.write(data)  # type: ignore[union-attr]
-        return await asyncio.wait_for(self.waiter, timeout_s)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
 
 
 def reference_rate(items: Sequence[dict[str, Any]], domain: ReadingDomain, asset_id: bytes, *,
