@@ -353,7 +353,7 @@ class Relayer:
         self.follow_revocations()
         keep = []
         for b in batches:
-            if self._revoked_readings(self.store.batch_readings(b.id)):
+            if self.store.batch_has_revoked_device(b.id) and self._revoked_readings(self.store.batch_readings(b.id)):
                 log.warning("batch %d holds readings of a device revoked since it was cut: rebuilding it", b.id)
                 self.store.release_batch(b.id)
             else:

@@ -16,7 +16,7 @@ from rwa_sdk.oracle.ingest import (
     reading_item,
 )
 from rwa_sdk.oracle.proof import ProofNotFound, asset_leaves, reading_proof
-from rwa_sdk.oracle.reading import DeviceSigner
+from rwa_sdk.oracle.reading import DeviceSigner, Reading
 from rwa_sdk.oracle.relayer import Relayer, RelayerConfig
 from rwa_sdk.oracle.store import (
     BatchStatus,
@@ -489,6 +489,23 @@ def test_a_reading_received_after_its_device_was_revoked_is_dropped_with_an_aler
         later = make_reading(dev, ASSET_A, 3, chain.timestamp(), energy_wh=1, length=30)
         result = ingestor.submit([reading_item(later, oracle_world.domain.sign(later, dev.key))])[0]
         assert result.reason is Reason.DEVICE_REVOKED  # the store knows now, whatever ingest's cache says
+    finally:
+        store.close()
+
+
+def test_a_batch_is_read_back_before_sending_exactly_when_one_of_its_devices_has_a_revocation(store_location):
+    """The relayer's last screen reads a batch's readings again only if the store knows a revocation of one
+    of its devices; any revocation counts, even one after every reading (the readings decide, not the query)."""
+    store = open_store(store_location)
+    try:
+        devices = [bytes([k]) * 20 for k in (1, 2)]
+        store.insert_readings([(Reading(d, ASSET_A, 1, 100, 200, 1, 0, 0), b"s" * 65, bytes([k]) * 32)
+                               for k, d in enumerate(devices)])
+        ids = {p.reading.device: p.id for p in store.pending_readings(ASSET_A, 0, 2**40, 10)}
+        batches = [store.create_batch(ASSET_A, bytes([k]) * 32, [ids[d]], 1, 100, 200, 1) for k, d in enumerate(devices)]
+        assert [store.batch_has_revoked_device(b) for b in batches] == [False, False]
+        store.mark_revoked({devices[1]: 10**9})
+        assert [store.batch_has_revoked_device(b) for b in batches] == [False, True]
     finally:
         store.close()
 
