@@ -11,8 +11,8 @@ of the same shape, measured in the same run:
 - ``http_single_ratio``: the same daemon, 1 reading/request from 64 connections (the load generator is
   ``rwa_sdk.oracle.load.post_load``, as in bench/ingest_server.py), the better of two rounds, with its p99
   latency; each round starts once the earlier readings are anchored (the relayer is not catching up on
-  another phase's backlog). Group commit needs requests arriving together: ten million devices keep thousands of requests
-  in flight, 64 connections are few of them; p99 stays far under the 50 ms goal.
+  another phase's backlog). Group commit needs requests arriving together: ten million devices keep
+  thousands of requests in flight, 64 connections are few of them; p99 stays far under the 50 ms goal.
 The reference is measured before and after the daemon phases and the faster of the two kept (the machine
 is shared: a neighbour busy during one measurement only would skew the ratios).
 - ``workers2_vs_1``: two ``rwa oracle run`` processes on one PostgreSQL store (one relayer leads, the

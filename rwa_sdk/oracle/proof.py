@@ -97,7 +97,7 @@ def reading_proof(store: Any, oracle: Contract, device: bytes, seq: int, *, from
         count = sync_leaves(store, oracle, batch.asset_id, from_block=from_block)
         if batch.batch_index >= count:
             raise ProofNotFound(f"batch {batch.batch_index} is not on chain (reorg since it was anchored?)")
-        height, offset = mmr.position(count, batch.batch_index)
+        height, _ = mmr.position(count, batch.batch_index)
         peak = (height, batch.batch_index >> height)
         wanted = [(0, batch.batch_index)] + [(k, (batch.batch_index >> k) ^ 1) for k in range(height)]
         nodes = store.mmr_nodes(batch.asset_id, wanted + [peak])
