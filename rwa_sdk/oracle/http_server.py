@@ -85,7 +85,7 @@ class _Deadlines:
         while True:
             await asyncio.sleep(self.tick_s)
             now = time.monotonic()
-            for key, (due, action) in [item for item in self._due.items() if item[1][0] <= now]:
+            for key, action in [(key, action) for key, (due, action) in self._due.items() if due <= now]:
                 del self._due[key]
                 try:
                     action()

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .http_server import new_event_loop as _new_loop
+from .http_server import new_event_loop
 from .ingest import DeviceInfo, Ingestor, StaticDirectory, Status, reading_item
 from .reading import DeviceSigner, Reading, ReadingDomain
 
@@ -188,7 +188,7 @@ def post_load(urls: str | Sequence[str], items: Sequence[dict[str, Any]], *, per
         await asyncio.gather(*(client(k, began) for k in range(clients)))
 
     t0 = time.perf_counter()
-    with asyncio.Runner(loop_factory=_new_loop) as runner:
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
         runner.run(run_all())
     result.seconds = time.perf_counter() - t0
     return result
