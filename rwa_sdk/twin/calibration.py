@@ -216,17 +216,22 @@ def _harmonic_design(months: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(len(angle)), np.cos(angle), np.sin(angle)])
 
 
-def _season(monthly: pd.DataFrame, factor: float, slope: float) -> tuple[np.ndarray, np.ndarray, float] | None:
+def _season(
+    monthly: pd.DataFrame, factor: float, slope: float, prior_sd: float = SHAPE_SD_PRIOR
+) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Month-of-year corrections from the annual harmonic of the log ratios, and their sd.
 
     What makes a model's seasonal shape wrong is seasonal: snow, low-sun shading, the reflection
     and spectrum of a low sun, a weather year whose winter was unusually clear. A first harmonic
     (a level, a cosine and a sine) describes such an error with two numbers, which a year of months
     pins down, where 12 free month corrections would each read one month of weather as shape.
-    Each coefficient is shrunk by its own standard error (empirical Bayes, positive part:
-    b (1 - se^2 / b^2)+), so an amplitude the months cannot tell from noise is dropped. Returns
-    the 12 corrections (their mean over the window's months, weighted by energy, is 1), the sd of
-    each log correction, and the months' leave-one-out residual sd around the fit.
+    The two coefficients are shrunk towards zero as a normal posterior: their least-squares
+    estimate with its covariance, and a prior of sd ``prior_sd`` on each (the rms month-of-year
+    shape error of spec models, which the seasonal-shape prior stands for before 12 months; a
+    harmonic of amplitudes c, s has rms sqrt((c^2 + s^2) / 2)). A year of noisy months keeps
+    part of what it saw, and the posterior variance says how much is known. Returns the 12
+    corrections (their mean over the window's months, weighted by energy, is 1), the sd of each
+    log correction, and the months' leave-one-out residual sd around the fit.
     """
     full = _full(monthly)
     if len(full) < SEASON_MIN_MONTHS or full.index.month.nunique() < SEASON_MIN_MONTHS:
@@ -240,16 +245,15 @@ def _season(monthly: pd.DataFrame, factor: float, slope: float) -> tuple[np.ndar
     residual = logs - design @ beta
     leverage = np.einsum("ij,jk,ik->i", design, inverse, design)
     loo_sd = float(np.sqrt(np.mean((residual / (1 - leverage)) ** 2)))
-    cov = float(residual @ residual) / max(len(logs) - 3, 1) * inverse[1:, 1:]
-    b, se2 = beta[1:], np.diag(cov)
-    weight = np.clip(1 - se2 / np.maximum(b**2, 1e-12), 0.0, 1.0)
+    cov = max(float(residual @ residual) / max(len(logs) - 3, 1), 1e-12) * inverse[1:, 1:]
+    precision = np.linalg.inv(cov)
+    posterior = np.linalg.inv(precision + np.eye(2) / prior_sd**2)
+    b = posterior @ precision @ beta[1:]
     year = _harmonic_design(np.arange(1, 13))[:, 1:]
-    log_correction = year @ (weight * b)
+    log_correction = year @ b
     expected = full["expected_wh"].to_numpy()
     log_correction -= np.log(np.sum(expected * np.exp(log_correction[months - 1])) / expected.sum())
-    # Posterior variance: the kept part's sampling error plus the dropped part's bias.
-    kept = np.diag(weight) @ cov @ np.diag(weight)
-    post_var = np.einsum("ij,jk,ik->i", year, kept, year) + (year**2) @ ((1 - weight) ** 2 * b**2)
+    post_var = np.einsum("ij,jk,ik->i", year, posterior, year)
     return np.exp(log_correction), np.sqrt(post_var), loo_sd
 
 
@@ -344,8 +348,8 @@ def calibrate(
 
     trend = _trend(monthly, typical.trend_per_year)
     slope = trend[2] if trend else 0.0
-    season = _season(monthly, factor, slope)
     prior = shape_prior(spec, typical)
+    season = _season(monthly, factor, slope, float(np.sqrt(np.mean(prior**2))))
     correction_dof = math.inf
     if season is not None:
         correction, correction_sd, loo_sd = season

@@ -179,6 +179,29 @@ def test_seasonal_shape_is_an_annual_harmonic_that_one_odd_month_cannot_bend():
     assert abs(correction[5] - 1) < 0.03 and np.all(sd > 0)
 
 
+def test_a_year_of_noisy_months_keeps_the_seasonal_shape_its_prior_expects():
+    """Shapes drawn from the shape prior, a year of noisy months each: the posterior harmonic beats both
+    ignoring the shape and trusting the least-squares fit, and its sd covers the true correction."""
+    from rwa_sdk.twin.calibration import SHAPE_SD_PRIOR, _harmonic_design, _season
+
+    rng = np.random.default_rng(11)
+    year = _harmonic_design(np.arange(1, 13))
+    errors = {"posterior": [], "none": [], "least_squares": []}
+    covered = []
+    for _ in range(300):
+        truth = year[:, 1:] @ rng.normal(0, SHAPE_SD_PRIOR, 2)
+        logs = truth + rng.normal(0, 0.04, 12)
+        correction, sd, _ = _season(_months(np.exp(logs)), 1.0, 0.0, SHAPE_SD_PRIOR)
+        fitted = year @ np.linalg.lstsq(year, logs, rcond=None)[0]
+        target = truth - truth.mean()
+        errors["posterior"].append(np.mean((np.log(correction) - np.log(correction).mean() - target) ** 2))
+        errors["none"].append(np.mean(target**2))
+        errors["least_squares"].append(np.mean((fitted - fitted.mean() - target) ** 2))
+        covered.append(np.mean(np.abs(np.log(correction) - np.log(correction).mean() - target) <= 1.645 * sd))
+    mse = {k: float(np.mean(v)) for k, v in errors.items()}
+    assert mse["posterior"] < 0.9 * mse["least_squares"] and mse["posterior"] < 0.5 * mse["none"]
+    assert 0.83 <= float(np.mean(covered)) <= 0.97
+
 def test_a_calm_first_year_does_not_claim_a_known_seasonal_shape(real):
     spec, readings, typical = real
     cal = calibrate(spec, typical, readings[readings.index < pd.Timestamp("2012-05-01", tz="UTC")])
