@@ -383,7 +383,7 @@ def calibrate(
         residual_sd_rel=residual,
         trend_per_year=trend[0] if trend else typical.trend_per_year,
         trend_estimated=trend is not None,
-        trend_se=trend[1] if trend else 0.0,
+        trend_se=trend[1] if trend else TREND_PRIOR_SD * (1 + typical.trend_per_year),  # the spec is a prior, not a fact
         trend_bounded=trend[3] if trend else False,
         month_correction=tuple(float(c) for c in correction),
         month_correction_sd=tuple(float(c) for c in correction_sd),

@@ -22,6 +22,7 @@ from rwa_sdk.twin import (
     readings_frame,
     typical_year,
 )
+from rwa_sdk.twin.calibration import TREND_PRIOR_SD
 from rwa_sdk.twin.charging import commuter_shape
 
 from .conftest import charger_spec
@@ -84,6 +85,14 @@ def test_estimates_degradation_from_like_months_of_two_full_years(pv_spec, pv_ty
     short = calibrate(pv_spec, pv_typical, readings[readings.index < pd.Timestamp("2020-06-01", tz="UTC")])
     assert not short.trend_estimated and short.trend_per_year == pytest.approx(-0.005)
     assert short.seasonal_estimated
+    # The spec's trend is a prior, not a fact: its error is the prior's and the band grows with it.
+    assert short.trend_se == pytest.approx(TREND_PRIOR_SD * (1 - 0.005))
+    from rwa_sdk.twin.forecast import forecast_energy
+
+    start = pd.Period("2020-06", freq="M")
+    near = forecast_energy(pv_typical, short, start, 12).monthly["sd_rel"]
+    far = forecast_energy(pv_typical, short, start + 24, 12).monthly["sd_rel"]
+    assert np.all(far.to_numpy() > near.to_numpy())
 
 
 def simulate_charger_readings(spec, days: pd.DatetimeIndex, utilisation: float, rng) -> pd.DataFrame:
