@@ -8,6 +8,7 @@ mountain range from them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,15 +46,25 @@ def _decode(oracle: Contract, raw: Any) -> AnchoredBatch:
                          a["totalEnergyWh"], a["fromTime"], a["toTime"], event["blockNumber"])
 
 
-def anchored_batches(oracle: Contract, asset_id: bytes | None, *, root: bytes | None = None, from_block: int = 0,
+def _topic(value: bytes | Sequence[bytes] | None) -> str | list[str] | None:
+    """One indexed value, or any of several (a log filter ORs the values of one topic position)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return ["0x" + bytes(v).hex() for v in value]
+
+
+def anchored_batches(oracle: Contract, asset_id: bytes | Sequence[bytes] | None, *,
+                     root: bytes | Sequence[bytes] | None = None, from_block: int = 0,
                      to_block: int | str = "latest", chunk_blocks: int = 10_000) -> list[AnchoredBatch]:
-    """The batches of ``asset_id`` (of every asset if None; only those with ``root`` if given), in the order
-    they were anchored.
+    """The batches of ``asset_id`` (of every asset if None, of any of them if a list; only those with
+    ``root``, or any of several roots, if given), in the order they were anchored.
 
     Logs are asked for ``chunk_blocks`` blocks at a time: public RPC providers cap the range of one query."""
-    topics: list[str | None] = ["0x" + BATCH_ANCHORED_TOPIC.hex(), None if asset_id is None else "0x" + asset_id.hex()]
+    topics: list[str | list[str] | None] = ["0x" + BATCH_ANCHORED_TOPIC.hex(), _topic(asset_id)]
     if root is not None:
-        topics.append("0x" + root.hex())
+        topics.append(_topic(root))
     last = oracle.w3.eth.block_number if to_block == "latest" else int(to_block)
     found = []
     for start in range(from_block, last + 1, chunk_blocks):

@@ -276,6 +276,7 @@ class Relayer:
         in all, several of one asset if its backlog holds them); returns how many."""
         now = self.clock()
         made = 0
+        built_block: int | None = None
         cap = self.config.max_batch_size
         self.follow_revocations()
         for asset, count, earliest_start, oldest_received in self.store.pending_summary(cap=cap):
@@ -285,7 +286,9 @@ class Relayer:
                 epoch = earliest_start // self.epoch_length
                 rows = self._without_revoked(self.store.pending_readings(asset, epoch, self.epoch_length, cap))
                 if rows:
-                    self._create_batch(asset, rows)
+                    if built_block is None:  # one question per build: a block a little old only widens log searches
+                        built_block = self.w3.eth.block_number
+                    self._create_batch(asset, rows, built_block)
                     made += 1
                 again = [p for p in self.store.pending_summary(cap=cap) if p[0] == asset]
                 if not again or (again[0][1] < cap and not force):
@@ -360,14 +363,14 @@ class Relayer:
                 keep.append(b)
         return keep
 
-    def _create_batch(self, asset: bytes, rows: Sequence[StoredReading]) -> int:
+    def _create_batch(self, asset: bytes, rows: Sequence[StoredReading], built_block: int) -> int:
         digests = [self.domain.digest(r.reading) for r in rows]  # not stored: hashed again from the fields
         tree = MerkleTree.from_digests(digests)
         energy = sum(r.reading.energy_wh for r in rows)
         start = min(r.reading.period_start for r in rows)
         end = max(r.reading.period_end for r in rows)
         batch = self.store.create_batch(asset, tree.root, [r.id for r in rows], energy, start, end,
-                                        self.w3.eth.block_number, leaf_ranks=batch_tree.ranks(tree, digests),
+                                        built_block, leaf_ranks=batch_tree.ranks(tree, digests),
                                         tree_top=batch_tree.top(tree))
         log.info("batch %d: %d readings of asset %s, root 0x%s", batch, len(rows), asset_label(asset), tree.root.hex())
         return batch
@@ -532,16 +535,23 @@ class Relayer:
         """The batches with no BatchAnchored log: only these may be sent (again).
 
         A batch whose log is there is marked anchored once it has its confirmations, and is waited for
-        until then (the contract would count it twice if it were sent again)."""
+        until then (the contract would count it twice if it were sent again). One log query answers
+        for all of them (their assets and roots as alternatives), not one per batch."""
+        if not batches:
+            return []
+        latest = self.w3.eth.block_number
+        logs = anchored_batches(self.oracle, sorted({b.asset_id for b in batches}), root=[b.root for b in batches],
+                                from_block=max(self.config.from_block, min(b.built_block for b in batches)),
+                                to_block=latest)
         missing = []
         for b in batches:
-            found = anchored_batches(self.oracle, b.asset_id, root=b.root,
-                                     from_block=max(self.config.from_block, b.built_block))
+            found = [a for a in logs if (a.asset_id, a.merkle_root) == (b.asset_id, b.root)
+                     and a.block_number >= max(self.config.from_block, b.built_block)]
             if not found:
                 missing.append(b)
                 continue
             block = found[0].block_number
-            if self.w3.eth.block_number - block + 1 < self.config.confirmations:
+            if latest - block + 1 < self.config.confirmations:
                 continue  # seen, not yet confirmed: wait for it, never send it again
             log.info("batch %d already on chain (block %d): not sending it again", b.id, block)
             self.store.mark_anchored({b.id: found[0].batch_index}, block)

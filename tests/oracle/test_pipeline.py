@@ -561,6 +561,34 @@ def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(or
         store.close()
 
 
+def test_batches_of_two_assets_already_on_chain_or_not_are_told_apart_by_one_log_query(
+        oracle_world, chain, store_location):
+    store = open_store(store_location)
+    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=60), oracle_world.domain,
+                        clock=lambda: chain.timestamp())
+    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
+                      RelayerConfig(max_batch_size=3, max_batch_age_s=0, max_batches_per_tx=8, poll_interval_s=0.01))
+    try:
+        items = _items(oracle_world, chain, 2) + _items(oracle_world, chain, 2, oracle_world.devices_b, ASSET_B)
+        assert all(r.acknowledged for r in ingestor.submit(items))
+        relayer.build_batches(force=True)
+        built = store.batches(BatchStatus.BUILT)
+        assert {b.asset_id for b in built} == {ASSET_A, ASSET_B} and len(built) >= 3
+        first = built[1]  # anchored by another transaction: it must not be sent again
+        chain.transact(oracle_world.oracle.functions.anchorBatch(
+            first.asset_id, first.root, first.count, first.energy_wh, first.from_time, first.to_time),
+            sender=oracle_world.relayer)
+        with CountingProvider(chain.w3) as rpc:
+            missing = relayer._not_on_chain(built)
+        assert [b.id for b in missing] == [b.id for b in built if b.id != first.id]
+        assert rpc.calls.count("eth_getLogs") == 1
+        relayer.flush(timeout_s=30)
+        roots = [a.merkle_root for asset in (ASSET_A, ASSET_B) for a in anchored_batches(oracle_world.oracle, asset)]
+        assert all(roots.count(b.root) == 1 for b in built)  # every batch anchored, none twice
+        assert {b.id for b in store.batches(BatchStatus.ANCHORED)} >= {b.id for b in built}
+    finally:
+        store.close()
+
 def test_a_device_switched_to_direct_reporting_leaves_the_batch_path(oracle_world, chain, store_location):
     """Energy counted once across both paths: once a device reports directly (``submitReading``), the relayer
     never anchors its later readings (a dispute would take them off and suspend anchoring), and the store
