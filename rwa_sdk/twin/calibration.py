@@ -4,7 +4,8 @@ Readings come from the real weather/demand of their days while the model runs on
 so single days cannot be compared one to one. The comparison is therefore on sums: the ratio of
 measured to expected energy over all days the asset was up (a performance factor) and the share of
 days it was up (availability). With 12 months or more, month-of-year corrections fix the typical
-year's seasonal shape: the annual harmonic of the monthly ratios, shrunk by its standard error.
+year's seasonal shape: the annual harmonic of the monthly ratios, a posterior against the
+seasonal-shape prior.
 With two full years or more, a trend (degradation, fade or demand growth) is estimated from like
 calendar months a year apart (year-on-year, median), bounded to a physical range. The model error that the forecast band carries is measured out of sample: each month of
 the window predicted from the months before it (left out of the seasonal fit once there is one).

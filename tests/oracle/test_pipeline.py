@@ -537,12 +537,17 @@ def test_a_revocation_after_a_batch_was_cut_sends_the_batch_back_to_be_rebuilt_w
         store.close()
 
 
-def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(oracle_world, chain, store_location):
+def _cached_pipeline(chain, world, store_location, config):
+    """A store, an ingestor whose registry cache holds a minute and a relayer with ``config``."""
     store = open_store(store_location)
-    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=60), oracle_world.domain,
+    ingestor = Ingestor(store, RegistryDirectory(world.registry, ttl_s=60), world.domain,
                         clock=lambda: chain.timestamp())
-    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
-                      RelayerConfig(max_batch_size=4, max_batch_age_s=3_600, max_batches_per_tx=3, poll_interval_s=0.01))
+    return store, ingestor, Relayer(chain, world.oracle, store, world.relayer, config)
+
+
+def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(oracle_world, chain, store_location):
+    store, ingestor, relayer = _cached_pipeline(chain, oracle_world, store_location, RelayerConfig(
+        max_batch_size=4, max_batch_age_s=3_600, max_batches_per_tx=3, poll_interval_s=0.01))
     try:
         items = _items(oracle_world, chain, 5)  # 15 readings of one asset: three full batches of 4, 3 left
         assert all(r.acknowledged for r in ingestor.submit(items))
@@ -563,11 +568,8 @@ def test_relayer_anchors_several_full_batches_of_one_asset_in_one_transaction(or
 
 def test_batches_of_two_assets_already_on_chain_or_not_are_told_apart_by_one_log_query(
         oracle_world, chain, store_location):
-    store = open_store(store_location)
-    ingestor = Ingestor(store, RegistryDirectory(oracle_world.registry, ttl_s=60), oracle_world.domain,
-                        clock=lambda: chain.timestamp())
-    relayer = Relayer(chain, oracle_world.oracle, store, oracle_world.relayer,
-                      RelayerConfig(max_batch_size=3, max_batch_age_s=0, max_batches_per_tx=8, poll_interval_s=0.01))
+    store, ingestor, relayer = _cached_pipeline(chain, oracle_world, store_location, RelayerConfig(
+        max_batch_size=3, max_batch_age_s=0, max_batches_per_tx=8, poll_interval_s=0.01))
     try:
         items = _items(oracle_world, chain, 2) + _items(oracle_world, chain, 2, oracle_world.devices_b, ASSET_B)
         assert all(r.acknowledged for r in ingestor.submit(items))
