@@ -413,6 +413,10 @@ class Relayer:
             if "nonce too low" in message:
                 self._nonce = None  # re-read; _advance will find out what consumed it
                 return
+            if isinstance(exc, OSError):  # transport failure (requests' errors are OSErrors), not a node's answer
+                # The node may never have seen it: as after a restart when no node knows the transaction, the
+                # next step sends it again under the same nonce, not stuck_after_s later.
+                self._inflight = _InFlight(tx["nonce"], float("-inf"), tx)
             raise
         self.metrics.inc("relayer_transactions_total", help_text="anchor transactions broadcast")
         log.info("sent anchor tx 0x%s nonce %d for batches %s", bytes(signed.hash).hex(), tx["nonce"], list(batch_ids))
@@ -520,8 +524,11 @@ class Relayer:
             "from": self.account.address, "nonce": inflight.nonce, "gas": gas, "chainId": self.chain.chain_id,
             **self._fees(previous),
         })
-        log.warning("anchor tx with nonce %d not mined after %.0fs: replacing with higher fees", inflight.nonce,
-                    self.config.stuck_after_s)
+        if inflight.sent_at == float("-inf"):
+            log.warning("anchor tx with nonce %d may never have left: sending it again", inflight.nonce)
+        else:
+            log.warning("anchor tx with nonce %d not mined after %.0fs: replacing with higher fees", inflight.nonce,
+                        self.config.stuck_after_s)
         self.metrics.inc("relayer_replacements_total", help_text="stuck transactions replaced or re-broadcast")
         self._broadcast([b.id for b in group], tx)
 

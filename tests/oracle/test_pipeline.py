@@ -327,6 +327,38 @@ def test_relayer_rebroadcasts_dropped_transaction(pipeline, oracle_world, chain)
     assert store.counts()["readings_anchored"] == 3
 
 
+def test_a_broadcast_lost_to_a_connection_error_is_sent_again_without_waiting_for_the_stuck_timeout(
+        pipeline, oracle_world, chain):
+    """The node went away as the anchor left: nobody may have it, so the next step re-sends under the same
+    nonce at once instead of waiting ``stuck_after_s`` (60 s) for a transaction that never left."""
+    ingestor, relayer, store = pipeline
+    ingestor.submit(_items(oracle_world, chain, 1))
+    real = relayer.w3.eth.send_raw_transaction
+    lost = {"left": 1}
+
+    def flaky(raw):
+        if lost["left"]:
+            lost["left"] -= 1
+            raise ConnectionError("Connection aborted: remote end closed connection without response")
+        return real(raw)
+
+    relayer.w3.eth.send_raw_transaction = flaky
+    try:
+        relayer.build_batches(force=True)
+        with pytest.raises(ConnectionError):
+            relayer.step()
+        sent = store.batches(BatchStatus.SENT)
+        assert len(sent) == 1 and not lost["left"]
+        for _ in range(20):  # well inside stuck_after_s
+            relayer.step()
+            if store.counts()["readings_anchored"] == 3:
+                break
+    finally:
+        del relayer.w3.eth.send_raw_transaction
+    assert store.counts()["readings_anchored"] == 3
+    nonces = {b.nonce for b in store.batches(BatchStatus.ANCHORED) if b.id == sent[0].id}
+    assert nonces == {sent[0].nonce}  # the same nonce: never a second transaction beside the first
+
 def test_batch_whose_nonce_went_to_another_transaction_is_anchored_once(pipeline, oracle_world, chain):
     """The contract keeps no per-root record, so the relayer must re-send such a batch exactly once."""
     ingestor, relayer, store = pipeline
