@@ -547,13 +547,13 @@ class Relayer:
         if not batches:
             return []
         latest = self.w3.eth.block_number
+        since = [max(self.config.from_block, b.built_block) for b in batches]
         logs = anchored_batches(self.oracle, sorted({b.asset_id for b in batches}), root=[b.root for b in batches],
-                                from_block=max(self.config.from_block, min(b.built_block for b in batches)),
-                                to_block=latest)
+                                from_block=min(since), to_block=latest)
         missing = []
-        for b in batches:
+        for b, first_block in zip(batches, since, strict=True):
             found = [a for a in logs if (a.asset_id, a.merkle_root) == (b.asset_id, b.root)
-                     and a.block_number >= max(self.config.from_block, b.built_block)]
+                     and a.block_number >= first_block]
             if not found:
                 missing.append(b)
                 continue

@@ -623,6 +623,7 @@ def test_batches_of_two_assets_already_on_chain_or_not_are_told_apart_by_one_log
     finally:
         store.close()
 
+
 def test_a_device_switched_to_direct_reporting_leaves_the_batch_path(oracle_world, chain, store_location):
     """Energy counted once across both paths: once a device reports directly (``submitReading``), the relayer
     never anchors its later readings (a dispute would take them off and suspend anchoring), and the store

@@ -202,6 +202,7 @@ def test_a_year_of_noisy_months_keeps_the_seasonal_shape_its_prior_expects():
     assert mse["posterior"] < 0.9 * mse["least_squares"] and mse["posterior"] < 0.5 * mse["none"]
     assert 0.83 <= float(np.mean(covered)) <= 0.97
 
+
 def test_a_calm_first_year_does_not_claim_a_known_seasonal_shape(real):
     spec, readings, typical = real
     cal = calibrate(spec, typical, readings[readings.index < pd.Timestamp("2012-05-01", tz="UTC")])
